@@ -1,0 +1,5 @@
+"""Vaarwater: social debt collection for Dutch creditors."""
+
+from .celery import app as celery_app
+
+__all__ = ["celery_app"]

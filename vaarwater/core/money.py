@@ -1,0 +1,100 @@
+"""Money: integer euro cents in storage, ``Decimal`` euros at the edges, never ``float``."""
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+CENT = Decimal("0.01")
+
+
+def to_cents(amount: Decimal) -> int:
+    """Convert a Decimal amount in euros with at most two decimals to integer cents.
+
+    >>> to_cents(Decimal("12.34"))
+    1234
+    >>> to_cents(Decimal("-0.5"))
+    -50
+    """
+    if isinstance(amount, float):
+        raise TypeError("money is never a float")
+    amount = Decimal(amount)
+    if amount != amount.quantize(CENT):
+        raise ValueError(f"{amount} has more than two decimals")
+    return int(amount * 100)
+
+
+def from_cents(cents: int) -> Decimal:
+    """Convert integer cents to a Decimal amount in euros.
+
+    >>> from_cents(1234)
+    Decimal('12.34')
+    """
+    return (Decimal(int(cents)) / 100).quantize(CENT)
+
+
+def round_cents(amount: Decimal) -> int:
+    """Round a Decimal euro amount half-up to integer cents.
+
+    >>> round_cents(Decimal("40.0005"))
+    4000
+    """
+    return int(Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP) * 100)
+
+
+def format_eur(cents: int, *, language: str = "nl") -> str:
+    """Format cents as euros for people: ``€ 1.234,56`` in Dutch, ``€1,234.56`` in English.
+
+    >>> format_eur(123456)
+    '€ 1.234,56'
+    >>> format_eur(-5, language="en")
+    '-€0.05'
+    """
+    sign = "-" if cents < 0 else ""
+    whole, part = divmod(abs(int(cents)), 100)
+    if language == "en":
+        return f"{sign}€{whole:,}.{part:02d}"
+    return f"{sign}€ {whole:,}".replace(",", ".") + f",{part:02d}"
+
+
+def parse_amount(raw: str, *, decimal_comma: bool | None = None) -> int:
+    """Parse a human amount (``1234.56``, ``1.234,56``, ``1234,5``) into cents.
+
+    ``decimal_comma`` forces the decimal separator; ``None`` guesses from the text (a comma
+    means a decimal comma). Raises ValueError with a reason for anything else.
+
+    >>> parse_amount("1.234,56")
+    123456
+    >>> parse_amount("1234.56")
+    123456
+    >>> parse_amount("12,345")
+    Traceback (most recent call last):
+    ...
+    ValueError: more than two decimals
+    """
+    text = raw.strip().replace("\u00a0", "").replace(" ", "")
+    if text.startswith("€"):
+        text = text[1:]
+    if not text:
+        raise ValueError("empty")
+    comma = ("," in text) if decimal_comma is None else decimal_comma
+    if comma:
+        whole, _, frac = text.partition(",")
+        if "," in frac:
+            raise ValueError("not a number")
+        if "." in whole:
+            groups = whole.lstrip("-").split(".")
+            if not (1 <= len(groups[0]) <= 3 and all(len(g) == 3 for g in groups[1:])):
+                raise ValueError("not a number")
+            whole = whole.replace(".", "")
+        text = f"{whole}.{frac}" if frac or text.endswith(",") else whole
+    elif "," in text:
+        raise ValueError("not a number")
+    if not all(ch.isdigit() or ch in ".-" for ch in text) or text.count(".") > 1:
+        raise ValueError("not a number")
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ValueError("not a number") from None
+    if not value.is_finite():
+        raise ValueError("not a number")
+    if value != value.quantize(CENT):
+        raise ValueError("more than two decimals")
+    return int(value * 100)

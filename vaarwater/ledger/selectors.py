@@ -1,0 +1,144 @@
+"""Reads of the ledger: balances and open items, always derived from entries and allocations."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import BigIntegerField, Max, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+
+from vaarwater.core.money import from_cents
+from vaarwater.law import OpenItem
+
+from .models import Allocation, Component, Debtor, EntryKind, Invoice, LedgerEntry
+
+CLAIM_COMPONENTS = (Component.COSTS, Component.INTEREST, Component.PRINCIPAL)
+
+
+@dataclass
+class InvoiceOpen:
+    """What is still open on one invoice, per component, in cents."""
+
+    invoice_id: int
+    due_date: date
+    costs: int = 0
+    interest: int = 0
+    principal: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.costs + self.interest + self.principal
+
+    def as_open_item(self) -> OpenItem:
+        return OpenItem(
+            key=str(self.invoice_id),
+            date=self.due_date,
+            costs=from_cents(self.costs),
+            interest=from_cents(self.interest),
+            principal=from_cents(self.principal),
+        )
+
+
+@dataclass
+class DebtorPosition:
+    """A debtor's derived position: open items per invoice and unallocated credit."""
+
+    debtor_id: int
+    items: dict[int, InvoiceOpen] = field(default_factory=dict)
+    credit: int = 0
+
+    @property
+    def open_total(self) -> int:
+        return sum(item.total for item in self.items.values())
+
+    @property
+    def balance(self) -> int:
+        """What the debtor owes: open claims minus credit (negative = creditor owes)."""
+        return self.open_total - self.credit
+
+
+def debtor_positions(debtor_ids) -> dict[int, DebtorPosition]:
+    """Derive open items and credit for the given debtors from entries and allocations."""
+    debtor_ids = list(debtor_ids)
+    positions = {debtor_id: DebtorPosition(debtor_id) for debtor_id in debtor_ids}
+    if not debtor_ids:
+        return positions
+    due = dict(Invoice.objects.filter(debtor_id__in=debtor_ids).values_list("id", "due_date"))
+
+    def item(debtor_id, invoice_id):
+        items = positions[debtor_id].items
+        if invoice_id not in items:
+            items[invoice_id] = InvoiceOpen(invoice_id, due[invoice_id])
+        return items[invoice_id]
+
+    charged = (
+        LedgerEntry.objects.filter(debtor_id__in=debtor_ids)
+        .values("debtor_id", "invoice_id", "component")
+        .annotate(total=Sum("amount_cents"))
+    )
+    for row in charged:
+        if row["component"] == Component.PAYMENT:
+            positions[row["debtor_id"]].credit -= row["total"]
+        else:
+            target = item(row["debtor_id"], row["invoice_id"])
+            setattr(target, row["component"], getattr(target, row["component"]) + row["total"])
+    allocated = (
+        Allocation.objects.filter(debtor_id__in=debtor_ids)
+        .values("debtor_id", "invoice_id", "component")
+        .annotate(total=Sum("amount_cents"))
+    )
+    for row in allocated:
+        target = item(row["debtor_id"], row["invoice_id"])
+        setattr(target, row["component"], getattr(target, row["component"]) - row["total"])
+        positions[row["debtor_id"]].credit -= row["total"]
+    for position in positions.values():
+        position.items = {k: v for k, v in position.items.items() if v.total != 0}
+    return positions
+
+
+def debtor_position(debtor) -> DebtorPosition:
+    return debtor_positions([debtor.pk])[debtor.pk]
+
+
+def debtor_balance(debtor) -> int:
+    """The debtor's balance in cents: the plain sum of its ledger entries."""
+    return LedgerEntry.objects.filter(debtor=debtor).aggregate(s=Sum("amount_cents"))["s"] or 0
+
+
+def debtors_with_balances(creditor, *, search: str = "", only_open: bool = False):
+    """Debtors of one creditor annotated with balance (cents), overdue count and oldest due date."""
+    today = date.today()
+    qs = Debtor.objects.for_creditor(creditor)
+    if search:
+        qs = qs.filter(
+            Q(name__icontains=search) | Q(external_id__icontains=search)
+            | Q(postcode__icontains=search.replace(" ", "").upper())
+        )
+    balance = (
+        LedgerEntry.objects.filter(debtor_id=OuterRef("pk"))
+        .values("debtor_id")
+        .annotate(s=Sum("amount_cents"))
+        .values("s")
+    )
+    qs = qs.annotate(
+        balance_cents=Coalesce(Subquery(balance, output_field=BigIntegerField()), Value(0)),
+        last_due=Max("invoices__due_date", filter=Q(invoices__due_date__lte=today)),
+    )
+    if only_open:
+        qs = qs.filter(balance_cents__gt=0)
+    return qs
+
+
+def creditor_totals(creditor) -> dict[str, Decimal]:
+    """Totals per entry kind for one creditor, in euros (reporting and the demo page)."""
+    rows = (
+        LedgerEntry.objects.filter(creditor=creditor)
+        .values("kind")
+        .annotate(total=Sum("amount_cents"))
+    )
+    totals = {kind: Decimal("0.00") for kind in EntryKind.values}
+    for row in rows:
+        totals[row["kind"]] = from_cents(row["total"])
+    totals["balance"] = sum(totals.values(), Decimal("0.00"))
+    return totals
