@@ -1,8 +1,8 @@
 """The ``vaarwater`` console command: every management command, without ``manage.py``.
 
-    vaarwater creditor create ENERGIE --name "Energie BV" --sector energy
-    vaarwater import debtors debtors.csv --creditor ENERGIE
-    vaarwater migrate
+vaarwater creditor create ENERGIE --name "Energie BV" --sector energy
+vaarwater import debtors debtors.csv --creditor ENERGIE
+vaarwater migrate
 """
 
 import os

@@ -16,7 +16,9 @@ PRODUCTION = env.bool("PRODUCTION", default=False)
 SECRET_KEY = env.str("SECRET_KEY") or ""
 if not SECRET_KEY:
     if PRODUCTION:
-        raise ImproperlyConfigured("VAARWATER_SECRET_KEY must be set when VAARWATER_PRODUCTION=true")
+        raise ImproperlyConfigured(
+            "VAARWATER_SECRET_KEY must be set when VAARWATER_PRODUCTION=true"
+        )
     SECRET_KEY = "insecure-development-key-do-not-use-in-production"  # noqa: S105
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])

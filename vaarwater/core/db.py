@@ -39,9 +39,7 @@ def _converters(model: type[models.Model], fields: Sequence[str]):
     return out
 
 
-def insert_rows(
-    model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence]
-) -> int:
+def insert_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence]) -> int:
     """Insert rows (tuples in ``fields`` order, db column values) and return how many."""
     table = model._meta.db_table
     columns = [model._meta.get_field(name).column for name in fields]

@@ -31,7 +31,9 @@ class Env:
         try:
             return int(raw)
         except ValueError as exc:
-            raise ImproperlyConfigured(f"{self.prefix}{name}: expected an integer, got {raw!r}") from exc
+            raise ImproperlyConfigured(
+                f"{self.prefix}{name}: expected an integer, got {raw!r}"
+            ) from exc
 
     def list(self, name: str, default: list[str]) -> list[str]:
         raw = os.environ.get(self.prefix + name)

@@ -37,10 +37,17 @@ def event_record(
     data: dict | None = None,
 ) -> Event:
     """Record one event; call inside the transaction that makes the change."""
-    return Event.objects.create(**event_fields(
-        creditor=creditor, verb=verb, actor=actor, subject=subject, debtor=debtor,
-        reason=reason, data=data,
-    ))
+    return Event.objects.create(
+        **event_fields(
+            creditor=creditor,
+            verb=verb,
+            actor=actor,
+            subject=subject,
+            debtor=debtor,
+            reason=reason,
+            data=data,
+        )
+    )
 
 
 def event_fields(*, creditor, verb, actor, subject=None, debtor=None, reason="", data=None) -> dict:

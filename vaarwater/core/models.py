@@ -65,4 +65,6 @@ class Event(AppendOnlyModel):
         indexes = [models.Index(fields=["subject_type", "subject_id"], name="event_subject_idx")]
 
     def __str__(self):
-        return f"{self.created_at:%Y-%m-%d %H:%M} {self.verb} ({self.actor_label or self.actor_kind})"
+        return (
+            f"{self.created_at:%Y-%m-%d %H:%M} {self.verb} ({self.actor_label or self.actor_kind})"
+        )

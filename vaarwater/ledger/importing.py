@@ -40,8 +40,8 @@ from .models import (
     Invoice,
     Language,
     LedgerEntry,
-    Payment,
     PaydayCycle,
+    Payment,
     PaymentSource,
 )
 
@@ -102,20 +102,21 @@ class _Stop(Exception):
 
 def _decoded_lines(handle, state: dict) -> Iterator[str]:
     """Yield text lines, refusing anything that is not UTF-8 with the line it is on."""
-    number = 0
-    for raw in handle:
-        number += 1
+    for number, raw in enumerate(handle, start=1):
         state["bytes"] += len(raw)
         if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
             raw = raw[3:]
         try:
             yield raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            state.setdefault("problems", []).append(Problem(
-                number, "-",
-                f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at position {exc.start + 1}); "
-                "save the file as UTF-8",
-            ))
+            state.setdefault("problems", []).append(
+                Problem(
+                    number,
+                    "-",
+                    f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at position {exc.start + 1}); "
+                    "save the file as UTF-8",
+                )
+            )
             yield "\n"
 
 
@@ -140,12 +141,16 @@ class CsvSource:
         counts = {d: first.count(d) for d in DELIMITERS}
         self.delimiter = max(DELIMITERS, key=lambda d: counts[d])
         if counts[self.delimiter] == 0:
-            raise _Stop(Problem(
-                1, "-",
-                "no ';', ',' or tab between the column names in the header row "
-                f"(found {first.strip()[:80]!r})",
-            ))
+            raise _Stop(
+                Problem(
+                    1,
+                    "-",
+                    "no ';', ',' or tab between the column names in the header row "
+                    f"(found {first.strip()[:80]!r})",
+                )
+            )
         reader = csv.reader(_chain([first], lines), delimiter=self.delimiter, strict=True)
+        start = 1
         try:
             self.header = [h.strip().lower() for h in next(reader)]
             start = reader.line_num + 1
@@ -157,7 +162,7 @@ class CsvSource:
             reason = str(exc)
             if "field larger than field limit" in reason:
                 reason = f"a field is longer than {MAX_FIELD_CHARS} characters"
-            raise _Stop(Problem(reader.line_num + 1, "-", f"broken CSV: {reason}")) from None
+            raise _Stop(Problem(start, "-", f"broken CSV: {reason}")) from None
 
 
 def _chain(first, rest):
@@ -179,14 +184,32 @@ class Spec:
 
 DEBTOR_SPEC = Spec(
     "debtors",
-    ("external_id", "name", "street", "house_number", "postcode", "city", "email", "phone",
-     "iban", "payday_day", "language"),
+    (
+        "external_id",
+        "name",
+        "street",
+        "house_number",
+        "postcode",
+        "city",
+        "email",
+        "phone",
+        "iban",
+        "payday_day",
+        "language",
+    ),
     ("payday_cycle", "payday_anchor"),
 )
 INVOICE_SPEC = Spec(
     "invoices",
-    ("external_id", "debtor_external_id", "contract_external_id", "issue_date", "due_date",
-     "amount", "description"),
+    (
+        "external_id",
+        "debtor_external_id",
+        "contract_external_id",
+        "issue_date",
+        "due_date",
+        "amount",
+        "description",
+    ),
 )
 PAYMENT_SPEC = Spec(
     "payments", ("external_id", "debtor_external_id", "date", "amount", "reference")
@@ -245,7 +268,9 @@ def _amount_field(raw: str) -> int:
         return _amount(raw)
     except ValueError as exc:
         reason = str(exc)
-        raise ValueError(reason if reason.startswith("'") else f"{raw.strip()!r}: {reason}") from None
+        raise ValueError(
+            reason if reason.startswith("'") else f"{raw.strip()!r}: {reason}"
+        ) from None
 
 
 def _payday_day(raw: str) -> int:
@@ -261,6 +286,7 @@ def _choice(values, label):
         if value not in values:
             raise ValueError(f"{raw.strip()!r}: expected {label}")
         return value
+
     return check
 
 
@@ -279,12 +305,17 @@ def parse_debtor(raw, index) -> dict:
         "payday_day": row.optional("payday_day", _payday_day, None),
         "language": row.optional("language", _choice(Language.values, "nl or en"), Language.NL),
         "payday_cycle": row.optional(
-            "payday_cycle", _choice(PaydayCycle.values, "monthly or four_weekly"),
-            PaydayCycle.MONTHLY),
+            "payday_cycle",
+            _choice(PaydayCycle.values, "monthly or four_weekly"),
+            PaydayCycle.MONTHLY,
+        ),
         "payday_anchor": row.optional("payday_anchor", v.validate_iso_date, None),
     }
-    if (rec["payday_cycle"] == PaydayCycle.FOUR_WEEKLY and rec["payday_anchor"] is None
-            and not row.get("payday_anchor").strip()):
+    if (
+        rec["payday_cycle"] == PaydayCycle.FOUR_WEEKLY
+        and rec["payday_anchor"] is None
+        and not row.get("payday_anchor").strip()
+    ):
         row.fail("payday_anchor", "required for a four_weekly payday (one known payday)")
     return row.done(rec)
 
@@ -294,8 +325,7 @@ def parse_invoice(raw, index) -> dict:
     rec = {
         "external_id": row.check("external_id", v.validate_external_id),
         "debtor_external_id": row.check("debtor_external_id", v.validate_external_id),
-        "contract_external_id": row.optional("contract_external_id", v.validate_external_id,
-                                             None),
+        "contract_external_id": row.optional("contract_external_id", v.validate_external_id, None),
         "issue_date": row.check("issue_date", v.validate_iso_date),
         "due_date": row.check("due_date", v.validate_iso_date),
         "amount_cents": row.check("amount", _amount_field),
@@ -308,13 +338,15 @@ def parse_invoice(raw, index) -> dict:
 
 def parse_payment(raw, index) -> dict:
     row = _Row(raw, index)
-    return row.done({
-        "external_id": row.check("external_id", v.validate_external_id),
-        "debtor_external_id": row.check("debtor_external_id", v.validate_external_id),
-        "date": row.check("date", v.validate_iso_date),
-        "amount_cents": row.check("amount", _amount_field),
-        "reference": row.check("reference", v.validate_text, max_length=200),
-    })
+    return row.done(
+        {
+            "external_id": row.check("external_id", v.validate_external_id),
+            "debtor_external_id": row.check("debtor_external_id", v.validate_external_id),
+            "date": row.check("date", v.validate_iso_date),
+            "amount_cents": row.check("amount", _amount_field),
+            "reference": row.check("reference", v.validate_text, max_length=200),
+        }
+    )
 
 
 # --------------------------------------------------------------------------- writers
@@ -334,10 +366,12 @@ class Writer:
         self.events: list[Event] = []
 
     def event(self, **kwargs):
-        self.events.append(Event(
-            **event_fields(creditor=self.creditor.pk, actor=self.actor, **kwargs),
-            created_at=self.now,
-        ))
+        self.events.append(
+            Event(
+                **event_fields(creditor=self.creditor.pk, actor=self.actor, **kwargs),
+                created_at=self.now,
+            )
+        )
 
     def flush_events(self):
         Event.objects.bulk_create(self.events, batch_size=2000)
@@ -352,17 +386,25 @@ class Writer:
 
 
 def _diff(old: dict, new: dict) -> dict:
-    return {
-        k: [_jsonable(old[k]), _jsonable(new[k])] for k in new if k in old and old[k] != new[k]
-    }
+    return {k: [_jsonable(old[k]), _jsonable(new[k])] for k in new if k in old and old[k] != new[k]}
 
 
 def _jsonable(value):
     return value.isoformat() if isinstance(value, date) else value
 
 
-DEBTOR_FIELDS = ("name", "street", "house_number", "postcode", "city", "iban", "payday_day",
-                 "language", "payday_cycle", "payday_anchor")
+DEBTOR_FIELDS = (
+    "name",
+    "street",
+    "house_number",
+    "postcode",
+    "city",
+    "iban",
+    "payday_day",
+    "language",
+    "payday_cycle",
+    "payday_anchor",
+)
 
 
 class DebtorWriter(Writer):
@@ -373,8 +415,9 @@ class DebtorWriter(Writer):
         ext_ids = [rec["external_id"] for _, rec in chunk]
         existing = {
             d["external_id"]: d
-            for d in Debtor.objects.filter(creditor=self.creditor, external_id__in=ext_ids)
-            .values("id", "external_id", *DEBTOR_FIELDS)
+            for d in Debtor.objects.filter(creditor=self.creditor, external_id__in=ext_ids).values(
+                "id", "external_id", *DEBTOR_FIELDS
+            )
         }
         contacts: dict[int, set[tuple[str, str]]] = {}
         if existing:
@@ -389,10 +432,16 @@ class DebtorWriter(Writer):
             old = existing.get(rec["external_id"])
             if old is None:
                 debtor_id = next(id_iter)
-                new_rows.append((
-                    debtor_id, self.creditor.pk, rec["external_id"],
-                    *(rec[f] for f in DEBTOR_FIELDS), self.now, self.now,
-                ))
+                new_rows.append(
+                    (
+                        debtor_id,
+                        self.creditor.pk,
+                        rec["external_id"],
+                        *(rec[f] for f in DEBTOR_FIELDS),
+                        self.now,
+                        self.now,
+                    )
+                )
                 result.created += 1
             else:
                 debtor_id = old["id"]
@@ -401,29 +450,47 @@ class DebtorWriter(Writer):
                     changed.append((debtor_id, rec, diff))
             have = contacts.get(debtor_id, set())
             added = []
-            for kind, value in ((ContactKind.EMAIL, rec["email"]),
-                                (ContactKind.PHONE, rec["phone"])):
+            for kind, value in (
+                (ContactKind.EMAIL, rec["email"]),
+                (ContactKind.PHONE, rec["phone"]),
+            ):
                 if value and (kind, value) not in have:
-                    new_contacts.append((debtor_id, kind, value, ContactSource.IMPORT,
-                                         self.now, self.now))
+                    new_contacts.append(
+                        (debtor_id, kind, value, ContactSource.IMPORT, self.now, self.now)
+                    )
                     added.append(f"{kind}: {value}")
             if old is not None:
                 if added:
-                    self.event(verb="debtor.contact_added", debtor=debtor_id,
-                               reason=f"import {self.run.file_name}", data={"added": added})
+                    self.event(
+                        verb="debtor.contact_added",
+                        debtor=debtor_id,
+                        reason=f"import {self.run.file_name}",
+                        data={"added": added},
+                    )
                 if not added and not diff:
                     result.unchanged += 1
                 elif not diff:
                     result.updated += 1
-        insert_rows(Debtor, ("id", "creditor", "external_id", *DEBTOR_FIELDS, "created_at",
-                             "updated_at"), new_rows)
-        insert_rows(ContactPoint, ("debtor", "kind", "value", "source", "created_at",
-                                   "updated_at"), new_contacts)
+        insert_rows(
+            Debtor,
+            ("id", "creditor", "external_id", *DEBTOR_FIELDS, "created_at", "updated_at"),
+            new_rows,
+        )
+        insert_rows(
+            ContactPoint,
+            ("debtor", "kind", "value", "source", "created_at", "updated_at"),
+            new_contacts,
+        )
         for debtor_id, rec, diff in changed:
             Debtor.objects.filter(pk=debtor_id).update(
-                **{f: rec[f] for f in DEBTOR_FIELDS}, updated_at=self.now)
-            self.event(verb="debtor.changed", debtor=debtor_id,
-                       reason=f"import {self.run.file_name}", data={"changed": diff})
+                **{f: rec[f] for f in DEBTOR_FIELDS}, updated_at=self.now
+            )
+            self.event(
+                verb="debtor.changed",
+                debtor=debtor_id,
+                reason=f"import {self.run.file_name}",
+                data={"changed": diff},
+            )
             result.updated += 1
 
 
@@ -440,10 +507,13 @@ class _DebtorLookup:
         for line, rec in chunk:
             debtor_id = self.debtor_ids.get(rec["debtor_external_id"])
             if debtor_id is None:
-                problems.append(Problem(
-                    line, "debtor_external_id",
-                    f"unknown debtor {rec['debtor_external_id']!r} (import debtors first)",
-                ))
+                problems.append(
+                    Problem(
+                        line,
+                        "debtor_external_id",
+                        f"unknown debtor {rec['debtor_external_id']!r} (import debtors first)",
+                    )
+                )
             rec["debtor_id"] = debtor_id
         return problems
 
@@ -459,9 +529,10 @@ class InvoiceWriter(Writer, _DebtorLookup):
         super().__init__(*args, **kwargs)
         self.load_debtors()
         self.contracts = {
-            ext: (cid, did) for ext, cid, did in
-            Contract.objects.filter(creditor=self.creditor).values_list("external_id", "id",
-                                                                         "debtor_id")
+            ext: (cid, did)
+            for ext, cid, did in Contract.objects.filter(creditor=self.creditor).values_list(
+                "external_id", "id", "debtor_id"
+            )
         }
         self.new_contracts: dict[str, int] = {}
         self.has_payments = Payment.objects.filter(creditor=self.creditor).exists()
@@ -481,26 +552,44 @@ class InvoiceWriter(Writer, _DebtorLookup):
             contract = rec["contract_external_id"]
             known = self.contracts.get(contract) if contract else None
             if known and known[1] != rec["debtor_id"]:
-                problems.append(Problem(line, "contract_external_id",
-                                        f"contract {contract!r} belongs to another debtor"))
+                problems.append(
+                    Problem(
+                        line,
+                        "contract_external_id",
+                        f"contract {contract!r} belongs to another debtor",
+                    )
+                )
                 continue
             if contract and not known:
                 # Claim it for this debtor in this file, so a second debtor is refused too.
                 self.contracts[contract] = (None, rec["debtor_id"])
             old = self.existing.get(rec["external_id"])
             if old and old["debtor_id"] != rec["debtor_id"]:
-                problems.append(Problem(line, "debtor_external_id",
-                                        f"invoice {rec['external_id']!r} is already booked on "
-                                        "another debtor; correct it in the back office"))
+                problems.append(
+                    Problem(
+                        line,
+                        "debtor_external_id",
+                        f"invoice {rec['external_id']!r} is already booked on "
+                        "another debtor; correct it in the back office",
+                    )
+                )
             elif old and old["amount_cents"] != rec["amount_cents"]:
-                paid = Allocation.objects.filter(
-                    invoice_id=old["id"], component=Component.PRINCIPAL
-                ).aggregate(s=Sum("amount_cents"))["s"] or 0
+                paid = (
+                    Allocation.objects.filter(
+                        invoice_id=old["id"], component=Component.PRINCIPAL
+                    ).aggregate(s=Sum("amount_cents"))["s"]
+                    or 0
+                )
                 if paid > rec["amount_cents"]:
-                    problems.append(Problem(
-                        line, "amount",
-                        f"{from_cents(rec['amount_cents'])} is less than the {from_cents(paid)} "
-                        "already paid on this invoice; correct the payments first"))
+                    problems.append(
+                        Problem(
+                            line,
+                            "amount",
+                            f"{from_cents(rec['amount_cents'])} is less than the "
+                            f"{from_cents(paid)} already paid on this invoice; "
+                            "correct the payments first",
+                        )
+                    )
         return problems
 
     def _apply_credit(self, debtor_ids: set[int]) -> None:
@@ -512,8 +601,10 @@ class InvoiceWriter(Writer, _DebtorLookup):
 
         for debtor_id, position in debtor_positions(debtor_ids).items():
             if position.credit > 0 and position.items:
-                credit_apply(debtor=Debtor.objects.select_related("creditor").get(pk=debtor_id),
-                             actor=self.actor)
+                credit_apply(
+                    debtor=Debtor.objects.select_related("creditor").get(pk=debtor_id),
+                    actor=self.actor,
+                )
 
     def _contract_id(self, rec) -> int | None:
         ext = rec["contract_external_id"]
@@ -526,37 +617,87 @@ class InvoiceWriter(Writer, _DebtorLookup):
 
     def write(self, chunk, result):
         fresh = [rec for _, rec in chunk if rec["external_id"] not in self.existing]
-        pending = [rec["contract_external_id"] for rec in fresh
-                   if rec["contract_external_id"]
-                   and self.contracts[rec["contract_external_id"]][0] is None
-                   and rec["contract_external_id"] not in self.new_contracts]
+        pending = [
+            rec["contract_external_id"]
+            for rec in fresh
+            if rec["contract_external_id"]
+            and self.contracts[rec["contract_external_id"]][0] is None
+            and rec["contract_external_id"] not in self.new_contracts
+        ]
         pending = list(dict.fromkeys(pending))
         contract_rows = []
         for ext, cid in zip(pending, reserve_ids(Contract, len(pending)), strict=True):
             self.new_contracts[ext] = cid
             self.contracts[ext] = (cid, self.contracts[ext][1])
             contract_rows.append((cid, self.creditor.pk, self.contracts[ext][1], ext, self.now))
-        insert_rows(Contract, ("id", "creditor", "debtor", "external_id", "created_at"),
-                    contract_rows)
+        insert_rows(
+            Contract, ("id", "creditor", "debtor", "external_id", "created_at"), contract_rows
+        )
         ids = reserve_ids(Invoice, len(fresh))
         invoice_rows, entry_rows = [], []
         for invoice_id, rec in zip(ids, fresh, strict=True):
-            invoice_rows.append((
-                invoice_id, self.creditor.pk, rec["debtor_id"], self._contract_id(rec),
-                rec["external_id"], rec["issue_date"], rec["due_date"], rec["amount_cents"],
-                rec["description"], self.now, self.now,
-            ))
-            entry_rows.append((
-                self.creditor.pk, rec["debtor_id"], EntryKind.INVOICE, Component.PRINCIPAL,
-                rec["amount_cents"], rec["issue_date"], invoice_id, self.run.pk,
-                rec["description"], self.now,
-            ))
-        insert_rows(Invoice, ("id", "creditor", "debtor", "contract", "external_id",
-                              "issue_date", "due_date", "amount_cents", "description",
-                              "created_at", "updated_at"), invoice_rows)
-        insert_rows(LedgerEntry, ("creditor", "debtor", "kind", "component", "amount_cents",
-                                  "booked_on", "invoice", "import_run", "description",
-                                  "created_at"), entry_rows)
+            invoice_rows.append(
+                (
+                    invoice_id,
+                    self.creditor.pk,
+                    rec["debtor_id"],
+                    self._contract_id(rec),
+                    rec["external_id"],
+                    rec["issue_date"],
+                    rec["due_date"],
+                    rec["amount_cents"],
+                    rec["description"],
+                    self.now,
+                    self.now,
+                )
+            )
+            entry_rows.append(
+                (
+                    self.creditor.pk,
+                    rec["debtor_id"],
+                    EntryKind.INVOICE,
+                    Component.PRINCIPAL,
+                    rec["amount_cents"],
+                    rec["issue_date"],
+                    invoice_id,
+                    self.run.pk,
+                    rec["description"],
+                    self.now,
+                )
+            )
+        insert_rows(
+            Invoice,
+            (
+                "id",
+                "creditor",
+                "debtor",
+                "contract",
+                "external_id",
+                "issue_date",
+                "due_date",
+                "amount_cents",
+                "description",
+                "created_at",
+                "updated_at",
+            ),
+            invoice_rows,
+        )
+        insert_rows(
+            LedgerEntry,
+            (
+                "creditor",
+                "debtor",
+                "kind",
+                "component",
+                "amount_cents",
+                "booked_on",
+                "invoice",
+                "import_run",
+                "description",
+                "created_at",
+            ),
+            entry_rows,
+        )
         result.created += len(fresh)
         self._apply_credit({rec["debtor_id"] for _, rec in chunk})
         for _, rec in chunk:
@@ -578,28 +719,43 @@ class InvoiceWriter(Writer, _DebtorLookup):
         invoice_id = old["id"]
         if "amount_cents" in diff:
             self._rebook(old, rec)
-        Invoice.objects.filter(pk=invoice_id).update(**new, contract_id=contract_id,
-                                                     updated_at=self.now)
-        self.event(verb="invoice.changed", debtor=old["debtor_id"],
-                   reason=f"import {self.run.file_name}",
-                   data={"invoice": rec["external_id"], "changed": diff})
+        Invoice.objects.filter(pk=invoice_id).update(
+            **new, contract_id=contract_id, updated_at=self.now
+        )
+        self.event(
+            verb="invoice.changed",
+            debtor=old["debtor_id"],
+            reason=f"import {self.run.file_name}",
+            data={"invoice": rec["external_id"], "changed": diff},
+        )
 
     def _rebook(self, old, rec):
         """Book the difference in principal as a reversal of the old amount plus the new one."""
         entries = LedgerEntry.objects.filter(
-            invoice_id=old["id"], kind=EntryKind.INVOICE, reversed_by__isnull=True)
+            invoice_id=old["id"], kind=EntryKind.INVOICE, reversed_by__isnull=True
+        )
         for entry in entries:
             LedgerEntry.objects.create(
-                creditor_id=entry.creditor_id, debtor_id=entry.debtor_id,
-                kind=EntryKind.REVERSAL, component=Component.PRINCIPAL,
-                amount_cents=-entry.amount_cents, booked_on=date.today(),
-                invoice_id=old["id"], reverses=entry, import_run=self.run,
+                creditor_id=entry.creditor_id,
+                debtor_id=entry.debtor_id,
+                kind=EntryKind.REVERSAL,
+                component=Component.PRINCIPAL,
+                amount_cents=-entry.amount_cents,
+                booked_on=date.today(),
+                invoice_id=old["id"],
+                reverses=entry,
+                import_run=self.run,
                 description=f"amount changed by import {self.run.file_name}",
             )
         LedgerEntry.objects.create(
-            creditor_id=self.creditor.pk, debtor_id=old["debtor_id"], kind=EntryKind.INVOICE,
-            component=Component.PRINCIPAL, amount_cents=rec["amount_cents"],
-            booked_on=date.today(), invoice_id=old["id"], import_run=self.run,
+            creditor_id=self.creditor.pk,
+            debtor_id=old["debtor_id"],
+            kind=EntryKind.INVOICE,
+            component=Component.PRINCIPAL,
+            amount_cents=rec["amount_cents"],
+            booked_on=date.today(),
+            invoice_id=old["id"],
+            import_run=self.run,
             description=rec["description"],
         )
 
@@ -625,16 +781,23 @@ class PaymentWriter(Writer, _DebtorLookup):
         for line, rec in chunk:
             old = self.existing.get(rec["external_id"])
             if line not in bad and old and old["debtor_id"] != rec["debtor_id"]:
-                problems.append(Problem(line, "debtor_external_id",
-                                        f"payment {rec['external_id']!r} is already booked on "
-                                        "another debtor; correct it in the back office"))
+                problems.append(
+                    Problem(
+                        line,
+                        "debtor_external_id",
+                        f"payment {rec['external_id']!r} is already booked on "
+                        "another debtor; correct it in the back office",
+                    )
+                )
         return problems
 
     def write(self, chunk, result):
         from .selectors import debtor_positions
 
-        fresh = sorted((rec for _, rec in chunk if rec["external_id"] not in self.existing),
-                       key=lambda r: r["date"])
+        fresh = sorted(
+            (rec for _, rec in chunk if rec["external_id"] not in self.existing),
+            key=lambda r: r["date"],
+        )
         missing = {r["debtor_id"] for r in fresh} - self.positions.keys()
         self.positions.update(debtor_positions(missing))
         refs = {(r["debtor_id"], r["reference"].strip().upper()) for r in fresh if r["reference"]}
@@ -648,36 +811,95 @@ class PaymentWriter(Writer, _DebtorLookup):
         payment_rows, entry_rows, alloc_rows = [], [], []
         for payment_id, rec in zip(ids, fresh, strict=True):
             designated = designations.get((rec["debtor_id"], rec["reference"].strip().upper()))
-            payment_rows.append((
-                payment_id, self.creditor.pk, rec["debtor_id"], rec["external_id"], rec["date"],
-                rec["amount_cents"], rec["reference"], designated, PaymentSource.IMPORT,
-                self.now,
-            ))
-            entry_rows.append((
-                self.creditor.pk, rec["debtor_id"], EntryKind.PAYMENT, Component.PAYMENT,
-                -rec["amount_cents"], rec["date"], payment_id, self.run.pk, rec["reference"],
-                self.now,
-            ))
+            payment_rows.append(
+                (
+                    payment_id,
+                    self.creditor.pk,
+                    rec["debtor_id"],
+                    rec["external_id"],
+                    rec["date"],
+                    rec["amount_cents"],
+                    rec["reference"],
+                    designated,
+                    PaymentSource.IMPORT,
+                    self.now,
+                )
+            )
+            entry_rows.append(
+                (
+                    self.creditor.pk,
+                    rec["debtor_id"],
+                    EntryKind.PAYMENT,
+                    Component.PAYMENT,
+                    -rec["amount_cents"],
+                    rec["date"],
+                    payment_id,
+                    self.run.pk,
+                    rec["reference"],
+                    self.now,
+                )
+            )
             for invoice_id, component, cents in _allocate_in_memory(
                 self.positions[rec["debtor_id"]], rec["amount_cents"], designated
             ):
-                alloc_rows.append((self.creditor.pk, rec["debtor_id"], payment_id, invoice_id,
-                                   component, cents, self.now))
-        insert_rows(Payment, ("id", "creditor", "debtor", "external_id", "date", "amount_cents",
-                              "reference", "designated_invoice", "source", "created_at"),
-                    payment_rows)
-        insert_rows(LedgerEntry, ("creditor", "debtor", "kind", "component", "amount_cents",
-                                  "booked_on", "payment", "import_run", "description",
-                                  "created_at"), entry_rows)
-        insert_rows(Allocation, ("creditor", "debtor", "payment", "invoice", "component",
-                                 "amount_cents", "created_at"), alloc_rows)
+                alloc_rows.append(
+                    (
+                        self.creditor.pk,
+                        rec["debtor_id"],
+                        payment_id,
+                        invoice_id,
+                        component,
+                        cents,
+                        self.now,
+                    )
+                )
+        insert_rows(
+            Payment,
+            (
+                "id",
+                "creditor",
+                "debtor",
+                "external_id",
+                "date",
+                "amount_cents",
+                "reference",
+                "designated_invoice",
+                "source",
+                "created_at",
+            ),
+            payment_rows,
+        )
+        insert_rows(
+            LedgerEntry,
+            (
+                "creditor",
+                "debtor",
+                "kind",
+                "component",
+                "amount_cents",
+                "booked_on",
+                "payment",
+                "import_run",
+                "description",
+                "created_at",
+            ),
+            entry_rows,
+        )
+        insert_rows(
+            Allocation,
+            ("creditor", "debtor", "payment", "invoice", "component", "amount_cents", "created_at"),
+            alloc_rows,
+        )
         result.created += len(fresh)
         for _, rec in chunk:
             old = self.existing.get(rec["external_id"])
             if old is None:
                 continue
-            new = {"date": rec["date"], "amount_cents": rec["amount_cents"],
-                   "reference": rec["reference"]}
+            new = {
+                "date": rec["date"],
+                "amount_cents": rec["amount_cents"],
+                "reference": rec["reference"],
+            }
             diff = _diff(old, new)
             if not diff:
                 result.unchanged += 1
@@ -693,23 +915,34 @@ class PaymentWriter(Writer, _DebtorLookup):
         reason = f"changed by import {self.run.file_name}"
         payment = Payment.objects.select_related("debtor__creditor").get(pk=old["id"])
         if "amount_cents" in diff or "date" in diff:
-            for entry in LedgerEntry.objects.filter(payment=payment, kind=EntryKind.PAYMENT,
-                                                    reversed_by__isnull=True):
+            for entry in LedgerEntry.objects.filter(
+                payment=payment, kind=EntryKind.PAYMENT, reversed_by__isnull=True
+            ):
                 entry_reverse(entry=entry, reason=reason, actor=self.actor)
             Payment.objects.filter(pk=payment.pk).update(
-                date=rec["date"], amount_cents=rec["amount_cents"], reference=rec["reference"])
+                date=rec["date"], amount_cents=rec["amount_cents"], reference=rec["reference"]
+            )
             payment.refresh_from_db()
             LedgerEntry.objects.create(
-                creditor_id=payment.creditor_id, debtor_id=payment.debtor_id,
-                kind=EntryKind.PAYMENT, component=Component.PAYMENT,
-                amount_cents=-rec["amount_cents"], booked_on=rec["date"], payment=payment,
-                import_run=self.run, description=rec["reference"],
+                creditor_id=payment.creditor_id,
+                debtor_id=payment.debtor_id,
+                kind=EntryKind.PAYMENT,
+                component=Component.PAYMENT,
+                amount_cents=-rec["amount_cents"],
+                booked_on=rec["date"],
+                payment=payment,
+                import_run=self.run,
+                description=rec["reference"],
             )
             payment_allocate(payment=payment, amount_cents=rec["amount_cents"])
         else:
             Payment.objects.filter(pk=payment.pk).update(reference=rec["reference"])
-        self.event(verb="payment.changed", debtor=old["debtor_id"], reason=reason,
-                   data={"payment": rec["external_id"], "changed": diff})
+        self.event(
+            verb="payment.changed",
+            debtor=old["debtor_id"],
+            reason=reason,
+            data={"payment": rec["external_id"], "changed": diff},
+        )
 
 
 def _allocate_in_memory(position, amount_cents: int, designated: int | None):
@@ -723,7 +956,8 @@ def _allocate_in_memory(position, amount_cents: int, designated: int | None):
         return []
     keys = {it.invoice_id for it in items}
     result = allocate(
-        from_cents(amount_cents), [it.as_open_item() for it in items],
+        from_cents(amount_cents),
+        [it.as_open_item() for it in items],
         designated=str(designated) if designated in keys else None,
     )
     lines = []
@@ -753,8 +987,14 @@ def _sha256(path: Path) -> str:
 
 
 def csv_import(
-    *, kind: str, path: Path, creditor: Creditor, skip_invalid: bool = False,
-    file_name: str | None = None, progress: bool | None = None, actor: Actor | None = None,
+    *,
+    kind: str,
+    path: Path,
+    creditor: Creditor,
+    skip_invalid: bool = False,
+    file_name: str | None = None,
+    progress: bool | None = None,
+    actor: Actor | None = None,
     batch_size: int | None = None,
 ) -> ImportResult:
     """Validate and import one CSV file of debtors, invoices or payments for a creditor.
@@ -783,12 +1023,21 @@ def csv_import(
         fields, reasons = rejected.setdefault(problem.line, (raw or [], []))
         reasons.append(f"{problem.column}: {problem.reason}")
 
-    with transaction.atomic(), path.open("rb") as handle, tqdm(
-        total=os.path.getsize(path), unit="B", unit_scale=True, desc=f"import {kind}",
-        disable=not progress, leave=False,
-    ) as bar:
+    with (
+        transaction.atomic(),
+        path.open("rb") as handle,
+        tqdm(
+            total=os.path.getsize(path),
+            unit="B",
+            unit_scale=True,
+            desc=f"import {kind}",
+            disable=not progress,
+            leave=False,
+        ) as bar,
+    ):
         run = ImportRun.objects.create(
-            creditor=creditor, kind=kind, file_name=file_name, sha256=_sha256(path))
+            creditor=creditor, kind=kind, file_name=file_name, sha256=_sha256(path)
+        )
         writer = WRITERS[kind](creditor, run, actor)
         chunk: list[tuple[int, dict]] = []
         raws: dict[int, list[str]] = {}
@@ -822,14 +1071,26 @@ def csv_import(
             transaction.set_rollback(True)
             return result
         ImportRun.objects.filter(pk=run.pk).update(
-            rows=result.rows, created=result.created, updated=result.updated,
-            unchanged=result.unchanged, rejected=result.rejected, finished_at=timezone.now(),
+            rows=result.rows,
+            created=result.created,
+            updated=result.updated,
+            unchanged=result.unchanged,
+            rejected=result.rejected,
+            finished_at=timezone.now(),
         )
         event_record(
-            creditor=creditor, verb=f"import.{kind}", actor=actor, subject=run,
+            creditor=creditor,
+            verb=f"import.{kind}",
+            actor=actor,
+            subject=run,
             reason=f"file {file_name} (sha256 {run.sha256[:12]}…)",
-            data={"rows": result.rows, "created": result.created, "updated": result.updated,
-                  "unchanged": result.unchanged, "rejected": result.rejected},
+            data={
+                "rows": result.rows,
+                "created": result.created,
+                "updated": result.updated,
+                "unchanged": result.unchanged,
+                "rejected": result.rejected,
+            },
         )
     if rejected:
         result.rejected_file = _write_rejected(path, source, rejected)
@@ -847,21 +1108,31 @@ def _read(source, handle, writer, result, add, chunk, raws, batch_size, flush) -
             add(problem, None)
         result.rows += 1
         if len(raw) != len(source.header):
-            add(Problem(line, "-", f"expected {len(source.header)} fields separated by "
-                        f"{source.delimiter!r}, found {len(raw)}"), raw)
+            add(
+                Problem(
+                    line,
+                    "-",
+                    f"expected {len(source.header)} fields separated by "
+                    f"{source.delimiter!r}, found {len(raw)}",
+                ),
+                raw,
+            )
             continue
+        external_id = raw[index["external_id"]].strip()
+        first = seen.get(external_id) if external_id else None
+        if first is not None:
+            add(
+                Problem(line, "external_id", f"duplicate {external_id!r} (first on line {first})"),
+                raw,
+            )
+            continue
+        seen[external_id] = line
         try:
             rec = writer.parse(raw, index)
         except RowError as exc:
             for column, reason in exc.problems:
                 add(Problem(line, column, reason), raw)
             continue
-        first = seen.get(rec["external_id"])
-        if first is not None:
-            add(Problem(line, "external_id",
-                        f"duplicate {rec['external_id']!r} (first on line {first})"), raw)
-            continue
-        seen[rec["external_id"]] = line
         chunk.append((line, rec))
         raws[line] = raw
         if len(chunk) >= batch_size:
@@ -880,12 +1151,20 @@ def _header_index(header: list[str], spec: Spec) -> dict[str, int]:
     known = set(spec.required) | set(spec.optional)
     for column in spec.required:
         if column not in header:
-            problems.append(Problem(1, column, "missing column (the header has: "
-                                    f"{', '.join(header) or 'nothing'})"))
+            problems.append(
+                Problem(
+                    1, column, f"missing column (the header has: {', '.join(header) or 'nothing'})"
+                )
+            )
     for column in header:
         if column not in known:
-            problems.append(Problem(1, column or "-", "unknown column (expected: "
-                                    f"{', '.join(spec.required + spec.optional)})"))
+            problems.append(
+                Problem(
+                    1,
+                    column or "-",
+                    f"unknown column (expected: {', '.join(spec.required + spec.optional)})",
+                )
+            )
     for column in sorted({c for c in header if header.count(c) > 1}):
         problems.append(Problem(1, column, "column appears more than once"))
     if problems:

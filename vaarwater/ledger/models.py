@@ -246,7 +246,11 @@ class Payment(models.Model):
     amount_cents = models.BigIntegerField(_("amount (cents)"))
     reference = models.CharField(_("reference"), max_length=200, blank=True)
     designated_invoice = models.ForeignKey(
-        Invoice, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        Invoice,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
         help_text=_("The invoice the debtor said this payment is for (art. 6:43 BW)."),
     )
     source = models.CharField(_("source"), max_length=16, choices=PaymentSource.choices)
@@ -336,7 +340,11 @@ class LedgerEntry(AppendOnlyModel):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
     )
     import_run = models.ForeignKey(
-        ImportRun, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        ImportRun,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
         db_index=False,
     )
     description = models.CharField(_("description"), max_length=500, blank=True)

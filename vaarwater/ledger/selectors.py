@@ -1,11 +1,10 @@
 """Reads of the ledger: balances and open items, always derived from entries and allocations."""
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import BigIntegerField, Max, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import BigIntegerField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from vaarwater.core.money import from_cents
@@ -112,7 +111,8 @@ def debtors_with_balances(creditor, *, search: str = "", only_open: bool = False
     qs = Debtor.objects.for_creditor(creditor)
     if search:
         qs = qs.filter(
-            Q(name__icontains=search) | Q(external_id__icontains=search)
+            Q(name__icontains=search)
+            | Q(external_id__icontains=search)
             | Q(postcode__icontains=search.replace(" ", "").upper())
         )
     balance = (
@@ -123,7 +123,11 @@ def debtors_with_balances(creditor, *, search: str = "", only_open: bool = False
     )
     qs = qs.annotate(
         balance_cents=Coalesce(Subquery(balance, output_field=BigIntegerField()), Value(0)),
-        last_due=Max("invoices__due_date", filter=Q(invoices__due_date__lte=today)),
+        last_due=Subquery(
+            Invoice.objects.filter(debtor_id=OuterRef("pk"), due_date__lte=today)
+            .order_by("-due_date")
+            .values("due_date")[:1]
+        ),
     )
     if only_open:
         qs = qs.filter(balance_cents__gt=0)

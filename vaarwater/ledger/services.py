@@ -32,7 +32,12 @@ class LedgerError(ValueError):
 
 
 def creditor_create(
-    *, code: str, name: str, sector: str, can_reclaim_vat: bool = True, iban: str = "",
+    *,
+    code: str,
+    name: str,
+    sector: str,
+    can_reclaim_vat: bool = True,
+    iban: str = "",
     actor: Actor | None = None,
 ) -> Creditor:
     """Create a creditor (tenant); refuse bad codes, unknown sectors and duplicates."""
@@ -54,11 +59,16 @@ def creditor_create(
         if Creditor.objects.filter(code=code).exists():
             raise LedgerError(f"creditor {code} already exists")
         creditor = Creditor.objects.create(
-            code=code, name=name.strip(), sector=sector, can_reclaim_vat=can_reclaim_vat,
+            code=code,
+            name=name.strip(),
+            sector=sector,
+            can_reclaim_vat=can_reclaim_vat,
             iban=iban,
         )
         event_record(
-            creditor=creditor, verb="creditor.created", actor=actor or Actor.system(),
+            creditor=creditor,
+            verb="creditor.created",
+            actor=actor or Actor.system(),
             subject=creditor,
             data={"code": code, "sector": sector, "can_reclaim_vat": can_reclaim_vat},
         )
@@ -70,8 +80,14 @@ def _book(debtor: Debtor, **fields) -> LedgerEntry:
 
 
 def invoice_create(
-    *, debtor: Debtor, external_id: str, issue_date: date, due_date: date, amount_cents: int,
-    description: str = "", actor: Actor | None = None,
+    *,
+    debtor: Debtor,
+    external_id: str,
+    issue_date: date,
+    due_date: date,
+    amount_cents: int,
+    description: str = "",
+    actor: Actor | None = None,
 ) -> Invoice:
     """Create an invoice and book its principal; any credit the debtor has is applied to it."""
     if amount_cents <= 0:
@@ -79,25 +95,42 @@ def invoice_create(
     actor = actor or Actor.system()
     with transaction.atomic():
         invoice = Invoice.objects.create(
-            creditor_id=debtor.creditor_id, debtor=debtor, external_id=external_id,
-            issue_date=issue_date, due_date=due_date, amount_cents=amount_cents,
+            creditor_id=debtor.creditor_id,
+            debtor=debtor,
+            external_id=external_id,
+            issue_date=issue_date,
+            due_date=due_date,
+            amount_cents=amount_cents,
             description=description,
         )
         _book(
-            debtor, kind=EntryKind.INVOICE, component=Component.PRINCIPAL,
-            amount_cents=amount_cents, booked_on=issue_date, invoice=invoice,
+            debtor,
+            kind=EntryKind.INVOICE,
+            component=Component.PRINCIPAL,
+            amount_cents=amount_cents,
+            booked_on=issue_date,
+            invoice=invoice,
             description=description,
         )
         event_record(
-            creditor=debtor.creditor, debtor=debtor, verb="invoice.created", actor=actor,
-            subject=invoice, data={"external_id": external_id, "amount_cents": amount_cents},
+            creditor=debtor.creditor,
+            debtor=debtor,
+            verb="invoice.created",
+            actor=actor,
+            subject=invoice,
+            data={"external_id": external_id, "amount_cents": amount_cents},
         )
         credit_apply(debtor=debtor, actor=actor)
     return invoice
 
 
 def charge_book(
-    *, invoice: Invoice, kind: str, amount_cents: int, booked_on: date, reason: str,
+    *,
+    invoice: Invoice,
+    kind: str,
+    amount_cents: int,
+    booked_on: date,
+    reason: str,
     actor: Actor | None = None,
 ) -> LedgerEntry:
     """Book collection costs or statutory interest on an invoice, with the reason for it."""
@@ -112,12 +145,21 @@ def charge_book(
     debtor = invoice.debtor
     with transaction.atomic():
         entry = _book(
-            debtor, kind=kind, component=component, amount_cents=amount_cents,
-            booked_on=booked_on, invoice=invoice, description=reason,
+            debtor,
+            kind=kind,
+            component=component,
+            amount_cents=amount_cents,
+            booked_on=booked_on,
+            invoice=invoice,
+            description=reason,
         )
         event_record(
-            creditor=debtor.creditor, debtor=debtor, verb=f"{kind}.charged", actor=actor,
-            subject=entry, reason=reason,
+            creditor=debtor.creditor,
+            debtor=debtor,
+            verb=f"{kind}.charged",
+            actor=actor,
+            subject=entry,
+            reason=reason,
             data={"invoice": invoice.external_id, "amount_cents": amount_cents},
         )
         credit_apply(debtor=debtor, actor=actor)
@@ -125,8 +167,14 @@ def charge_book(
 
 
 def payment_book(
-    *, debtor: Debtor, external_id: str, date: date, amount_cents: int, reference: str = "",
-    source: str = PaymentSource.MANUAL, actor: Actor | None = None,
+    *,
+    debtor: Debtor,
+    external_id: str,
+    date: date,
+    amount_cents: int,
+    reference: str = "",
+    source: str = PaymentSource.MANUAL,
+    actor: Actor | None = None,
 ) -> Payment:
     """Book a payment and allocate it: costs, then interest, then principal (art. 6:44 BW).
 
@@ -140,22 +188,38 @@ def payment_book(
         Debtor.objects.select_for_update().filter(pk=debtor.pk).first()
         designated = designated_invoice(debtor, reference)
         payment = Payment.objects.create(
-            creditor_id=debtor.creditor_id, debtor=debtor, external_id=external_id, date=date,
-            amount_cents=amount_cents, reference=reference, designated_invoice=designated,
+            creditor_id=debtor.creditor_id,
+            debtor=debtor,
+            external_id=external_id,
+            date=date,
+            amount_cents=amount_cents,
+            reference=reference,
+            designated_invoice=designated,
             source=source,
         )
         _book(
-            debtor, kind=EntryKind.PAYMENT, component=Component.PAYMENT,
-            amount_cents=-amount_cents, booked_on=date, payment=payment, description=reference,
+            debtor,
+            kind=EntryKind.PAYMENT,
+            component=Component.PAYMENT,
+            amount_cents=-amount_cents,
+            booked_on=date,
+            payment=payment,
+            description=reference,
         )
         lines = payment_allocate(payment=payment, amount_cents=amount_cents)
         event_record(
-            creditor=debtor.creditor, debtor=debtor, verb="payment.booked", actor=actor,
+            creditor=debtor.creditor,
+            debtor=debtor,
+            verb="payment.booked",
+            actor=actor,
             subject=payment,
             reason="art. 6:44 BW: costs, then interest, then principal, oldest first"
             + (f"; designated invoice {designated.external_id}" if designated else ""),
-            data={"amount_cents": amount_cents, "allocations": lines,
-                  "credit_cents": amount_cents - sum(line[2] for line in lines)},
+            data={
+                "amount_cents": amount_cents,
+                "allocations": lines,
+                "credit_cents": amount_cents - sum(line[2] for line in lines),
+            },
         )
     return payment
 
@@ -181,25 +245,36 @@ def payment_allocate(*, payment: Payment, amount_cents: int) -> list[tuple[str, 
     keys = {str(it.invoice_id) for it in items}
     designated = str(payment.designated_invoice_id) if payment.designated_invoice_id else None
     result = allocate(
-        from_cents(amount_cents), [it.as_open_item() for it in items],
+        from_cents(amount_cents),
+        [it.as_open_item() for it in items],
         designated=designated if designated in keys else None,
     )
     numbers = dict(
         Invoice.objects.filter(pk__in=[int(k) for k in keys]).values_list("pk", "external_id")
     )
-    Allocation.objects.bulk_create([
-        Allocation(
-            creditor_id=payment.creditor_id, debtor_id=payment.debtor_id, payment=payment,
-            invoice_id=int(line.key), component=line.component, amount_cents=to_cents(line.amount),
-        )
-        for line in result.lines
-    ])
-    return [(numbers[int(line.key)], line.component, to_cents(line.amount)) for line in result.lines]
+    Allocation.objects.bulk_create(
+        [
+            Allocation(
+                creditor_id=payment.creditor_id,
+                debtor_id=payment.debtor_id,
+                payment=payment,
+                invoice_id=int(line.key),
+                component=line.component,
+                amount_cents=to_cents(line.amount),
+            )
+            for line in result.lines
+        ]
+    )
+    return [
+        (numbers[int(line.key)], line.component, to_cents(line.amount)) for line in result.lines
+    ]
 
 
 def payment_unallocated(payment: Payment) -> int:
     """Cents of a payment not (or no longer) allocated: its credit."""
-    booked = -(LedgerEntry.objects.filter(payment=payment).aggregate(s=Sum("amount_cents"))["s"] or 0)
+    booked = -(
+        LedgerEntry.objects.filter(payment=payment).aggregate(s=Sum("amount_cents"))["s"] or 0
+    )
     allocated = payment.allocations.aggregate(s=Sum("amount_cents"))["s"] or 0
     return booked - allocated
 
@@ -220,8 +295,11 @@ def credit_apply(*, debtor: Debtor, actor: Actor | None = None) -> int:
             if used:
                 applied += used
                 event_record(
-                    creditor=debtor.creditor, debtor=debtor, verb="credit.applied",
-                    actor=actor or Actor.system(), subject=payment,
+                    creditor=debtor.creditor,
+                    debtor=debtor,
+                    verb="credit.applied",
+                    actor=actor or Actor.system(),
+                    subject=payment,
                     reason="credit from an earlier payment applied to newly open items",
                     data={"allocations": lines},
                 )
@@ -248,18 +326,23 @@ def entry_reverse(*, entry: LedgerEntry, reason: str, actor: Actor | None = None
             raise LedgerError(f"entry {entry.pk} is already reversed")
         undone = []
         if entry.kind == EntryKind.PAYMENT:
-            per_target = (
-                entry.payment.allocations.values("invoice_id", "component")
-                .annotate(total=Sum("amount_cents"))
+            per_target = entry.payment.allocations.values("invoice_id", "component").annotate(
+                total=Sum("amount_cents")
             )
-            Allocation.objects.bulk_create([
-                Allocation(
-                    creditor_id=entry.creditor_id, debtor_id=entry.debtor_id,
-                    payment_id=entry.payment_id, invoice_id=row["invoice_id"],
-                    component=row["component"], amount_cents=-row["total"],
-                )
-                for row in per_target if row["total"]
-            ])
+            Allocation.objects.bulk_create(
+                [
+                    Allocation(
+                        creditor_id=entry.creditor_id,
+                        debtor_id=entry.debtor_id,
+                        payment_id=entry.payment_id,
+                        invoice_id=row["invoice_id"],
+                        component=row["component"],
+                        amount_cents=-row["total"],
+                    )
+                    for row in per_target
+                    if row["total"]
+                ]
+            )
             undone = [(row["invoice_id"], row["component"], row["total"]) for row in per_target]
         elif entry.amount_cents > 0:
             open_item = debtor_position(debtor).items.get(entry.invoice_id)
@@ -270,13 +353,23 @@ def entry_reverse(*, entry: LedgerEntry, reason: str, actor: Actor | None = None
                     "been paid; reverse those payments first"
                 )
         reversal = _book(
-            debtor, kind=EntryKind.REVERSAL, component=entry.component,
-            amount_cents=-entry.amount_cents, booked_on=date.today(), invoice=entry.invoice,
-            payment=entry.payment, reverses=entry, description=reason,
+            debtor,
+            kind=EntryKind.REVERSAL,
+            component=entry.component,
+            amount_cents=-entry.amount_cents,
+            booked_on=date.today(),
+            invoice=entry.invoice,
+            payment=entry.payment,
+            reverses=entry,
+            description=reason,
         )
         event_record(
-            creditor=debtor.creditor, debtor=debtor, verb=f"{entry.kind}.reversed", actor=actor,
-            subject=reversal, reason=reason,
+            creditor=debtor.creditor,
+            debtor=debtor,
+            verb=f"{entry.kind}.reversed",
+            actor=actor,
+            subject=reversal,
+            reason=reason,
             data={"entry": entry.pk, "amount_cents": entry.amount_cents, "undone": undone},
         )
         if entry.kind == EntryKind.PAYMENT:
@@ -285,7 +378,11 @@ def entry_reverse(*, entry: LedgerEntry, reason: str, actor: Actor | None = None
 
 
 def write_off(
-    *, invoice: Invoice, component: str, amount_cents: int, reason: str,
+    *,
+    invoice: Invoice,
+    component: str,
+    amount_cents: int,
+    reason: str,
     actor: Actor | None = None,
 ) -> LedgerEntry:
     """Write off (part of) an open component of an invoice; never more than is open."""
@@ -307,13 +404,25 @@ def write_off(
                 f"{from_cents(still_open)}"
             )
         entry = _book(
-            debtor, kind=EntryKind.WRITE_OFF, component=component, amount_cents=-amount_cents,
-            booked_on=date.today(), invoice=invoice, description=reason,
+            debtor,
+            kind=EntryKind.WRITE_OFF,
+            component=component,
+            amount_cents=-amount_cents,
+            booked_on=date.today(),
+            invoice=invoice,
+            description=reason,
         )
         event_record(
-            creditor=debtor.creditor, debtor=debtor, verb="write_off.booked", actor=actor,
-            subject=entry, reason=reason,
-            data={"invoice": invoice.external_id, "component": component,
-                  "amount_cents": amount_cents},
+            creditor=debtor.creditor,
+            debtor=debtor,
+            verb="write_off.booked",
+            actor=actor,
+            subject=entry,
+            reason=reason,
+            data={
+                "invoice": invoice.external_id,
+                "component": component,
+                "amount_cents": amount_cents,
+            },
         )
     return entry

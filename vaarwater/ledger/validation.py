@@ -49,7 +49,9 @@ def validate_postcode(value: str) -> str:
         raise ValueError(f"{value.strip()!r} is not a Dutch postcode (1234 AB)")
     letters = match.group(2).upper()
     if letters in {"SA", "SD", "SS"}:
-        raise ValueError(f"{value.strip()!r} is not a Dutch postcode (letters {letters} are not used)")
+        raise ValueError(
+            f"{value.strip()!r} is not a Dutch postcode (letters {letters} are not used)"
+        )
     return match.group(1) + letters
 
 

@@ -18,10 +18,19 @@ class Command(BaseCommand):
         create.add_argument("--sector", required=True, choices=Sector.values)
         create.add_argument("--iban", default="", help="the creditor's collection account")
         vat = create.add_mutually_exclusive_group()
-        vat.add_argument("--can-reclaim-vat", dest="can_reclaim_vat", action="store_true",
-                         default=True, help="the creditor reclaims VAT (default)")
-        vat.add_argument("--cannot-reclaim-vat", dest="can_reclaim_vat", action="store_false",
-                         help="21%% VAT may be added to collection costs")
+        vat.add_argument(
+            "--can-reclaim-vat",
+            dest="can_reclaim_vat",
+            action="store_true",
+            default=True,
+            help="the creditor reclaims VAT (default)",
+        )
+        vat.add_argument(
+            "--cannot-reclaim-vat",
+            dest="can_reclaim_vat",
+            action="store_false",
+            help="21%% VAT may be added to collection costs",
+        )
         sub.add_parser("list", help="list creditors")
 
     def handle(self, *args, action, **options):
@@ -31,8 +40,11 @@ class Command(BaseCommand):
             return
         try:
             creditor = creditor_create(
-                code=options["code"], name=options["name"], sector=options["sector"],
-                can_reclaim_vat=options["can_reclaim_vat"], iban=options["iban"],
+                code=options["code"],
+                name=options["name"],
+                sector=options["sector"],
+                can_reclaim_vat=options["can_reclaim_vat"],
+                iban=options["iban"],
                 actor=Actor.system("vaarwater creditor create"),
             )
         except (LedgerError, ValueError) as exc:

@@ -20,8 +20,11 @@ class Command(BaseCommand):
         parser.add_argument("kind", choices=list(WRITERS))
         parser.add_argument("file")
         parser.add_argument("--creditor", required=True, help="creditor code")
-        parser.add_argument("--skip-invalid", action="store_true",
-                            help="import the valid rows; write the others to FILE.rejected.csv")
+        parser.add_argument(
+            "--skip-invalid",
+            action="store_true",
+            help="import the valid rows; write the others to FILE.rejected.csv",
+        )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     def handle(self, *args, kind, file, creditor, skip_invalid, no_progress, **options):
@@ -39,8 +42,14 @@ class Command(BaseCommand):
             ) from None
         progress = not no_progress and sys.stderr.isatty()
         try:
-            result = csv_import(kind=kind, path=path, creditor=tenant, skip_invalid=skip_invalid,
-                                file_name=file, progress=progress)
+            result = csv_import(
+                kind=kind,
+                path=path,
+                creditor=tenant,
+                skip_invalid=skip_invalid,
+                file_name=file,
+                progress=progress,
+            )
         except ImportFailed as failed:
             for line in failed.lines():
                 self.stderr.write(line)

@@ -1,0 +1,77 @@
+"""``vaarwater demo``: migrate, generate and import a demo portfolio, create demo logins."""
+
+import tempfile
+from datetime import date
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from vaarwater.ledger.generator import generate_portfolio
+from vaarwater.ledger.importing import csv_import
+from vaarwater.ledger.models import Creditor, CreditorMembership, Sector
+from vaarwater.ledger.services import creditor_create
+
+DEMO_CREDITOR = "DEMO-ENERGIE"
+DEMO_PASSWORD = "vaarwater-demo"  # noqa: S105 - printed on purpose; demo data only
+DEMO_USERS = (
+    ("beheer", True, "administrator: every creditor, every admin page"),
+    ("medewerker", False, f"agent of {DEMO_CREDITOR} only"),
+)
+
+
+class Command(BaseCommand):
+    help = "Set up the demo: database, a synthetic energy supplier's portfolio and demo logins."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--debtors", type=int, default=500)
+        parser.add_argument("--seed", type=int, default=2026)
+        parser.add_argument("--dir", default=None, help="where the generated CSV files go")
+
+    def handle(self, *args, debtors, seed, dir, **options):
+        call_command("migrate", verbosity=0, interactive=False)
+        self.stdout.write("database migrated")
+        creditor = Creditor.objects.filter(code=DEMO_CREDITOR).first() or creditor_create(
+            code=DEMO_CREDITOR,
+            name="Demo Energie BV",
+            sector=Sector.ENERGY,
+            iban="NL02ABNA0123456789",
+        )
+        out = Path(dir) if dir else Path(tempfile.mkdtemp(prefix="vaarwater-demo-"))
+        counts = generate_portfolio(debtors=debtors, seed=seed, as_of=date.today(), out=out)
+        self.stdout.write(f"generated {counts} in {out}")
+        for kind in ("debtors", "invoices", "payments"):
+            result = csv_import(kind=kind, path=out / f"{kind}.csv", creditor=creditor)
+            self.stdout.write(
+                f"imported {kind}: {result.created} created, {result.updated} updated, "
+                f"{result.unchanged} unchanged"
+            )
+        self.stdout.write("daily cycle: nothing to run yet (the strategy engine is not installed)")
+        self._users(creditor)
+
+    @transaction.atomic
+    def _users(self, creditor):
+        User = get_user_model()
+        self.stdout.write(f"\nDemo logins (password for both: {DEMO_PASSWORD}):")
+        for username, superuser, what in DEMO_USERS:
+            user, _ = User.objects.get_or_create(username=username)
+            user.is_staff = True
+            user.is_superuser = superuser
+            user.set_password(DEMO_PASSWORD)
+            user.save()
+            if not superuser:
+                CreditorMembership.objects.get_or_create(user=user, creditor=creditor)
+                self._grant_view(user)
+            self.stdout.write(f"  {username:<12} {what}")
+        self.stdout.write("\nOpen http://127.0.0.1:8000/ and log in.")
+
+    def _grant_view(self, user):
+        from django.contrib.auth.models import Permission
+
+        user.user_permissions.set(
+            Permission.objects.filter(
+                content_type__app_label__in=["ledger", "core"], codename__startswith="view_"
+            )
+        )

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from . import views
+
+app_name = "workspace"
+urlpatterns = [
+    path("", views.debtor_list, name="debtor_list"),
+]
