@@ -256,10 +256,15 @@ class _Row:
         return rec
 
 
+MAX_AMOUNT_CENTS = 100_000_000_000  # € 1 billion: larger is a data error, not a consumer debt
+
+
 def _amount(raw: str) -> int:
     cents = parse_amount(raw)
     if cents <= 0:
         raise ValueError(f"{raw.strip()!r}: must be more than zero")
+    if cents > MAX_AMOUNT_CENTS:
+        raise ValueError(f"{raw.strip()!r}: more than € 1,000,000,000")
     return cents
 
 

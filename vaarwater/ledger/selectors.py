@@ -145,4 +145,5 @@ def creditor_totals(creditor) -> dict[str, Decimal]:
     for row in rows:
         totals[row["kind"]] = from_cents(row["total"])
     totals["balance"] = sum(totals.values(), Decimal("0.00"))
+    totals["paid"] = -totals[EntryKind.PAYMENT]
     return totals

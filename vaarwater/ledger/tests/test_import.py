@@ -319,6 +319,11 @@ def test_debtor_nonsense_is_refused_with_clear_errors(
         (invoice_row(amount="12.345"), "2: amount: '12.345': more than two decimals"),
         (invoice_row(amount="twelve"), "2: amount: 'twelve': not a number"),
         (invoice_row(amount="NaN"), "2: amount: 'NaN': not a number"),
+        (invoice_row(amount="1,234.56"), "2: amount: '1,234.56': not a number"),
+        (
+            invoice_row(amount="99999999999999999999"),
+            "2: amount: '99999999999999999999': more than € 1,000,000,000",
+        ),
         (
             invoice_row(debtor="NOBODY"),
             "2: debtor_external_id: unknown debtor 'NOBODY' (import debtors first)",
@@ -425,3 +430,26 @@ def test_small_batches_give_the_same_result(creditor, write_csv):
     result = csv_import(kind="debtors", path=path, creditor=creditor, batch_size=2)
     assert result.created == 7 == Debtor.objects.count()
     assert ContactPoint.objects.count() == 14
+
+
+def test_celery_task_imports_and_reports_problems(creditor, write_csv):
+    """The worker task imports a file, and reports the same problems the command prints."""
+    from vaarwater.ledger.tasks import import_file
+
+    good = write_csv("debtors.csv", [DEBTOR_HEADER, debtor_row("D1")])
+    done = import_file.delay(kind="debtors", path=str(good), creditor_code="ENERGIE").get()
+    assert done["ok"] and done["created"] == 1
+    bad = write_csv("bad.csv", [DEBTOR_HEADER, debtor_row("D2", postcode="x")])
+    done = import_file.delay(kind="debtors", path=str(bad), creditor_code="ENERGIE").get()
+    assert not done["ok"]
+    assert done["problems"] == [f"{bad}:2: postcode: 'x' is not a Dutch postcode (1234 AB)"]
+
+
+def test_crlf_and_utf16(creditor, write_csv):
+    """Windows line endings import; a UTF-16 export is refused on line 1 as not UTF-8."""
+    text = ";".join(DEBTOR_HEADER) + "\r\n" + ";".join(debtor_row("D1")) + "\r\n"
+    assert run("debtors", write_csv("crlf.csv", None, raw=text.encode()))[0] == 0
+    assert Debtor.objects.get().city == "Utrecht"
+    code, err = run("debtors", write_csv("u16.csv", None, raw=text.encode("utf-16")))
+    assert code == 1
+    assert err[0].split(":", 1)[1].startswith("1: -: not UTF-8 text")

@@ -34,6 +34,10 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"{file}: not a file")
         try:
+            path.open("rb").close()
+        except OSError as exc:
+            raise CommandError(f"{file}: cannot be read ({exc.strerror})") from None
+        try:
             tenant = Creditor.objects.get(code=creditor.strip().upper())
         except Creditor.DoesNotExist:
             raise CommandError(
