@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from vaarwater.ledger.formats import DEBTOR_COLUMNS, INVOICE_COLUMNS, PAYMENT_COLUMNS
+
 
 def _on_postgres() -> bool:
     return settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
@@ -73,29 +75,9 @@ def write_csv(tmp_path):
     return write
 
 
-DEBTOR_HEADER = [
-    "external_id",
-    "name",
-    "street",
-    "house_number",
-    "postcode",
-    "city",
-    "email",
-    "phone",
-    "iban",
-    "payday_day",
-    "language",
-]
-INVOICE_HEADER = [
-    "external_id",
-    "debtor_external_id",
-    "contract_external_id",
-    "issue_date",
-    "due_date",
-    "amount",
-    "description",
-]
-PAYMENT_HEADER = ["external_id", "debtor_external_id", "date", "amount", "reference"]
+DEBTOR_HEADER = list(DEBTOR_COLUMNS)
+INVOICE_HEADER = list(INVOICE_COLUMNS)
+PAYMENT_HEADER = list(PAYMENT_COLUMNS)
 
 
 def debtor_row(ext="D1", **over):

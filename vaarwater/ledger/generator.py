@@ -23,31 +23,11 @@ from pathlib import Path
 from faker import Faker
 from tqdm import tqdm
 
-DEBTOR_HEADER = (
-    "external_id",
-    "name",
-    "street",
-    "house_number",
-    "postcode",
-    "city",
-    "email",
-    "phone",
-    "iban",
-    "payday_day",
-    "language",
-    "payday_cycle",
-    "payday_anchor",
-)
-INVOICE_HEADER = (
-    "external_id",
-    "debtor_external_id",
-    "contract_external_id",
-    "issue_date",
-    "due_date",
-    "amount",
-    "description",
-)
-PAYMENT_HEADER = ("external_id", "debtor_external_id", "date", "amount", "reference")
+from .formats import DEBTOR_COLUMNS, DEBTOR_OPTIONAL_COLUMNS, INVOICE_COLUMNS, PAYMENT_COLUMNS
+
+DEBTOR_HEADER = DEBTOR_COLUMNS + DEBTOR_OPTIONAL_COLUMNS
+INVOICE_HEADER = INVOICE_COLUMNS
+PAYMENT_HEADER = PAYMENT_COLUMNS
 
 INVOICES_PER_DEBTOR = 12
 PAYMENT_TERM_DAYS = 14

@@ -26,6 +26,7 @@ from vaarwater.core.models import Event
 from vaarwater.core.money import from_cents, parse_amount
 
 from . import validation as v
+from .formats import DEBTOR_COLUMNS, DEBTOR_OPTIONAL_COLUMNS, INVOICE_COLUMNS, PAYMENT_COLUMNS
 from .models import (
     Allocation,
     Component,
@@ -182,38 +183,9 @@ class Spec:
     optional: tuple[str, ...] = ()
 
 
-DEBTOR_SPEC = Spec(
-    "debtors",
-    (
-        "external_id",
-        "name",
-        "street",
-        "house_number",
-        "postcode",
-        "city",
-        "email",
-        "phone",
-        "iban",
-        "payday_day",
-        "language",
-    ),
-    ("payday_cycle", "payday_anchor"),
-)
-INVOICE_SPEC = Spec(
-    "invoices",
-    (
-        "external_id",
-        "debtor_external_id",
-        "contract_external_id",
-        "issue_date",
-        "due_date",
-        "amount",
-        "description",
-    ),
-)
-PAYMENT_SPEC = Spec(
-    "payments", ("external_id", "debtor_external_id", "date", "amount", "reference")
-)
+DEBTOR_SPEC = Spec("debtors", DEBTOR_COLUMNS, DEBTOR_OPTIONAL_COLUMNS)
+INVOICE_SPEC = Spec("invoices", INVOICE_COLUMNS)
+PAYMENT_SPEC = Spec("payments", PAYMENT_COLUMNS)
 
 
 class RowError(Exception):
