@@ -769,7 +769,7 @@ class PaymentWriter(Writer, _DebtorLookup):
         return problems
 
     def write(self, chunk, result):
-        from .selectors import debtor_positions
+        from .selectors import debtor_positions, position_allocate
 
         fresh = sorted(
             (rec for _, rec in chunk if rec["external_id"] not in self.existing),
@@ -816,7 +816,7 @@ class PaymentWriter(Writer, _DebtorLookup):
                     self.now,
                 )
             )
-            for invoice_id, component, cents in _allocate_in_memory(
+            for invoice_id, component, cents in position_allocate(
                 self.positions[rec["debtor_id"]], rec["amount_cents"], designated
             ):
                 alloc_rows.append(
@@ -920,33 +920,6 @@ class PaymentWriter(Writer, _DebtorLookup):
             reason=reason,
             data={"payment": rec["external_id"], "changed": diff},
         )
-
-
-def _allocate_in_memory(position, amount_cents: int, designated: int | None):
-    """Allocate against a cached DebtorPosition (art. 6:44 BW) and update it in place."""
-    from vaarwater.core.money import from_cents, to_cents
-    from vaarwater.law import allocate
-
-    items = sorted(position.items.values(), key=lambda it: (it.due_date, it.invoice_id))
-    if not items:
-        position.credit += amount_cents
-        return []
-    keys = {it.invoice_id for it in items}
-    result = allocate(
-        from_cents(amount_cents),
-        [it.as_open_item() for it in items],
-        designated=str(designated) if designated in keys else None,
-    )
-    lines = []
-    for line in result.lines:
-        cents = to_cents(line.amount)
-        item = position.items[int(line.key)]
-        setattr(item, line.component, getattr(item, line.component) - cents)
-        if item.total == 0:
-            del position.items[int(line.key)]
-        lines.append((int(line.key), line.component, cents))
-    position.credit += to_cents(result.credit)
-    return lines
 
 
 WRITERS = {"debtors": DebtorWriter, "invoices": InvoiceWriter, "payments": PaymentWriter}

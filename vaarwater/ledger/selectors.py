@@ -7,8 +7,8 @@ from decimal import Decimal
 from django.db.models import BigIntegerField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from vaarwater.core.money import from_cents
-from vaarwater.law import OpenItem
+from vaarwater.core.money import from_cents, to_cents
+from vaarwater.law import OpenItem, allocate
 
 from .models import Allocation, Component, Debtor, EntryKind, Invoice, LedgerEntry
 
@@ -147,3 +147,49 @@ def creditor_totals(creditor) -> dict[str, Decimal]:
     totals["balance"] = sum(totals.values(), Decimal("0.00"))
     totals["paid"] = -totals[EntryKind.PAYMENT]
     return totals
+
+
+def position_allocate(
+    position: DebtorPosition, amount_cents: int, designated: int | None = None
+) -> list[tuple[int, str, int]]:
+    """Allocate cents against a debtor's open items by art. 6:44 BW; update the position.
+
+    Returns (invoice id, component, cents) per line; what is left becomes credit. Only the
+    items that can receive money go to ``vaarwater.law.allocate``: every item with costs or
+    interest, the designated one, and the oldest principals up to the amount.
+    """
+    items = sorted(position.items.values(), key=lambda it: (it.due_date, it.invoice_id))
+    if designated not in position.items:
+        designated = None
+    candidates, principal_room = [], amount_cents
+    for item in items:
+        if item.costs or item.interest or item.invoice_id == designated:
+            candidates.append(item)
+    principal_room -= sum(it.costs + it.interest for it in candidates)
+    for item in items:
+        if principal_room <= 0:
+            break
+        if item in candidates:
+            principal_room -= item.principal
+        else:
+            candidates.append(item)
+            principal_room -= item.principal
+    candidates.sort(key=lambda it: (it.due_date, it.invoice_id))
+    if not candidates:
+        position.credit += amount_cents
+        return []
+    result = allocate(
+        from_cents(amount_cents),
+        [it.as_open_item() for it in candidates],
+        designated=str(designated) if designated is not None else None,
+    )
+    lines = []
+    for line in result.lines:
+        cents = to_cents(line.amount)
+        item = position.items[int(line.key)]
+        setattr(item, line.component, getattr(item, line.component) - cents)
+        if item.total == 0:
+            del position.items[item.invoice_id]
+        lines.append((item.invoice_id, line.component, cents))
+    position.credit += to_cents(result.credit)
+    return lines

@@ -7,8 +7,7 @@ from django.db import transaction
 from django.db.models import Sum
 
 from vaarwater.core.events import Actor, event_record
-from vaarwater.core.money import from_cents, to_cents
-from vaarwater.law import allocate
+from vaarwater.core.money import from_cents
 
 from .models import (
     Allocation,
@@ -22,7 +21,7 @@ from .models import (
     PaymentSource,
     Sector,
 )
-from .selectors import debtor_position
+from .selectors import debtor_position, position_allocate
 
 CREDITOR_CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,31}$")
 
@@ -238,19 +237,10 @@ def payment_allocate(*, payment: Payment, amount_cents: int) -> list[tuple[str, 
     Trusted: the caller holds the transaction and the debtor's lock.
     Returns (invoice number, component, cents) per allocation line.
     """
-    position = debtor_position(payment.debtor)
-    items = sorted(position.items.values(), key=lambda it: (it.due_date, it.invoice_id))
-    if not items or amount_cents <= 0:
+    if amount_cents <= 0:
         return []
-    keys = {str(it.invoice_id) for it in items}
-    designated = str(payment.designated_invoice_id) if payment.designated_invoice_id else None
-    result = allocate(
-        from_cents(amount_cents),
-        [it.as_open_item() for it in items],
-        designated=designated if designated in keys else None,
-    )
-    numbers = dict(
-        Invoice.objects.filter(pk__in=[int(k) for k in keys]).values_list("pk", "external_id")
+    lines = position_allocate(
+        debtor_position(payment.debtor), amount_cents, payment.designated_invoice_id
     )
     Allocation.objects.bulk_create(
         [
@@ -258,16 +248,17 @@ def payment_allocate(*, payment: Payment, amount_cents: int) -> list[tuple[str, 
                 creditor_id=payment.creditor_id,
                 debtor_id=payment.debtor_id,
                 payment=payment,
-                invoice_id=int(line.key),
-                component=line.component,
-                amount_cents=to_cents(line.amount),
+                invoice_id=invoice_id,
+                component=component,
+                amount_cents=cents,
             )
-            for line in result.lines
+            for invoice_id, component, cents in lines
         ]
     )
-    return [
-        (numbers[int(line.key)], line.component, to_cents(line.amount)) for line in result.lines
-    ]
+    numbers = dict(
+        Invoice.objects.filter(pk__in={line[0] for line in lines}).values_list("pk", "external_id")
+    )
+    return [(numbers[invoice_id], component, cents) for invoice_id, component, cents in lines]
 
 
 def payment_unallocated(payment: Payment) -> int:

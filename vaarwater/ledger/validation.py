@@ -12,6 +12,7 @@ from schwifty.exceptions import SchwiftyException
 POSTCODE_RE = re.compile(r"^([1-9][0-9]{3}) ?([A-Za-z]{2})$")
 ISO_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+WHITESPACE_RE = re.compile(r"\s")
 _email = EmailValidator()
 
 
@@ -29,7 +30,7 @@ def validate_text(value: str, *, max_length: int, required: bool = False) -> str
 
 def validate_external_id(value: str) -> str:
     value = validate_text(value, max_length=64, required=True)
-    if any(ch.isspace() for ch in value):
+    if WHITESPACE_RE.search(value):
         raise ValueError(f"{value!r} contains whitespace")
     return value
 
