@@ -35,7 +35,8 @@ def _converters(model: type[models.Model], fields: Sequence[str]):
         if isinstance(field, models.JSONField):
             out.append(lambda v, f=field: f.get_db_prep_value(v, connection, prepared=False))
         elif isinstance(field, (models.DateTimeField, models.DateField)):
-            out.append(_cached(field))
+            # psycopg sends dates and aware datetimes as they are; SQLite needs text.
+            out.append(None if connection.vendor == "postgresql" else _cached(field))
         else:
             out.append(None)
     return out

@@ -87,7 +87,7 @@ def parse_amount(raw: str, *, decimal_comma: bool | None = None) -> int:
         text = f"{whole}.{frac}" if frac or text.endswith(",") else whole
     elif "," in text:
         raise ValueError("not a number")
-    if not all(ch.isdigit() or ch in ".-" for ch in text) or text.count(".") > 1:
+    if not all(ch in "0123456789.-" for ch in text) or text.count(".") > 1:
         raise ValueError("not a number")
     try:
         value = Decimal(text)

@@ -10,7 +10,7 @@ from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
 
 POSTCODE_RE = re.compile(r"^([1-9][0-9]{3}) ?([A-Za-z]{2})$")
-ISO_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+ISO_DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 WHITESPACE_RE = re.compile(r"\s")
 _email = EmailValidator()
