@@ -178,6 +178,18 @@ def position_allocate(
     if not candidates:
         position.credit += amount_cents
         return []
+    if designated is None and not any(it.costs or it.interest for it in candidates):
+        # Only principal is open: art. 6:44 reduces to oldest first, done in integer cents.
+        lines, left = [], amount_cents
+        for item in candidates:
+            cents = min(left, item.principal)
+            item.principal -= cents
+            left -= cents
+            if item.total == 0:
+                del position.items[item.invoice_id]
+            lines.append((item.invoice_id, Component.PRINCIPAL.value, cents))
+        position.credit += left
+        return lines
     result = allocate(
         from_cents(amount_cents),
         [it.as_open_item() for it in candidates],
