@@ -11,6 +11,12 @@ from django.utils.translation import gettext_lazy as _
 
 from vaarwater.core.models import AppendOnlyModel
 
+# TENANT_COLUMN_NOTE: rows below a debtor carry ``creditor`` as well, so that every read can
+# be scoped to a tenant without a join. The database does not re-check that column with a
+# foreign key: the debtor's own foreign key already ties the row to a real creditor, the
+# services and the importer copy the debtor's creditor, and a deferred check per row would
+# double the cost of a bulk import on PostgreSQL.
+
 
 class Sector(models.TextChoices):
     ENERGY = "energy", _("energy supplier")
@@ -175,7 +181,11 @@ class Contract(models.Model):
     """A contract (supply address, tenancy, policy) that invoices belong to."""
 
     creditor = models.ForeignKey(
-        Creditor, on_delete=models.PROTECT, related_name="contracts", db_index=False
+        Creditor,
+        on_delete=models.PROTECT,
+        related_name="contracts",
+        db_index=False,
+        db_constraint=False,  # the debtor's own creditor; see TENANT_COLUMN_NOTE
     )  # indexed by contract_unique_ext
     debtor = models.ForeignKey(Debtor, on_delete=models.PROTECT, related_name="contracts")
     external_id = models.CharField(_("contract number"), max_length=64)
@@ -198,7 +208,11 @@ class Invoice(models.Model):
     """A bill from the creditor's billing system; its amount is the principal (hoofdsom)."""
 
     creditor = models.ForeignKey(
-        Creditor, on_delete=models.PROTECT, related_name="invoices", db_index=False
+        Creditor,
+        on_delete=models.PROTECT,
+        related_name="invoices",
+        db_index=False,
+        db_constraint=False,  # the debtor's own creditor; see TENANT_COLUMN_NOTE
     )  # indexed by invoice_unique_ext
     debtor = models.ForeignKey(Debtor, on_delete=models.PROTECT, related_name="invoices")
     contract = models.ForeignKey(
@@ -238,7 +252,11 @@ class Payment(models.Model):
     """Money received from a debtor; what it paid is in its allocations."""
 
     creditor = models.ForeignKey(
-        Creditor, on_delete=models.PROTECT, related_name="payments", db_index=False
+        Creditor,
+        on_delete=models.PROTECT,
+        related_name="payments",
+        db_index=False,
+        db_constraint=False,  # the debtor's own creditor; see TENANT_COLUMN_NOTE
     )  # indexed by payment_unique_ext
     debtor = models.ForeignKey(Debtor, on_delete=models.PROTECT, related_name="payments")
     external_id = models.CharField(_("payment id"), max_length=64)
@@ -321,7 +339,11 @@ class LedgerEntry(AppendOnlyModel):
     # Fewer indexes make bulk imports faster: debtor is covered by entry_debtor_idx; creditor
     # totals are reporting queries that may scan.
     creditor = models.ForeignKey(
-        Creditor, on_delete=models.PROTECT, related_name="+", db_index=False
+        Creditor,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,  # the debtor's own creditor; see TENANT_COLUMN_NOTE
     )
     debtor = models.ForeignKey(
         Debtor, on_delete=models.PROTECT, related_name="entries", db_index=False
@@ -346,6 +368,7 @@ class LedgerEntry(AppendOnlyModel):
         on_delete=models.PROTECT,
         related_name="+",
         db_index=False,
+        db_constraint=False,  # an audit link, checked by the importer that writes it
     )
     description = models.CharField(_("description"), max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -370,7 +393,11 @@ class Allocation(AppendOnlyModel):
     """
 
     creditor = models.ForeignKey(
-        Creditor, on_delete=models.PROTECT, related_name="+", db_index=False
+        Creditor,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,  # the debtor's own creditor; see TENANT_COLUMN_NOTE
     )
     debtor = models.ForeignKey(Debtor, on_delete=models.PROTECT, related_name="allocations")
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="allocations")

@@ -38,3 +38,15 @@ def test_copy_import_and_ids_stay_consistent(creditor, write_csv):
     )
     assert extra.pk > max(Invoice.objects.exclude(pk=extra.pk).values_list("pk", flat=True))
     assert LedgerEntry.objects.filter(kind="invoice").count() == 21
+
+
+def test_copy_keeps_special_characters(creditor, write_csv):
+    """Backslashes, tabs, newlines and non-ASCII text survive the COPY path unchanged."""
+    text = 'Termijn\t"okt"\\nov\nregel 2 — café ✓'
+    debtors = write_csv("d.csv", [DEBTOR_HEADER, debtor_row("D1", name="Zoë \\ d'Ancona")])
+    csv_import(kind="debtors", path=debtors, creditor=creditor)
+    invoices = write_csv("i.csv", [INVOICE_HEADER, invoice_row("F1", description=text)])
+    csv_import(kind="invoices", path=invoices, creditor=creditor)
+    assert Debtor.objects.get().name == "Zoë \\ d'Ancona"
+    assert Invoice.objects.get().description == text.strip()
+    assert LedgerEntry.objects.get().description == text.strip()
