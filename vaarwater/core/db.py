@@ -22,19 +22,43 @@ def copy_text(value) -> str:
     >>> print(" | ".join(copy_text(v) for v in (None, 12, True, "a\tb", date(2026, 1, 2))))
     \N | 12 | t | a\tb | 2026-01-02
     """
-    if value is None:
-        return "\\N"
-    if isinstance(value, str):
+    kind = type(value)
+    if kind is str:
         if _COPY_SPECIAL.search(value):
             return _COPY_SPECIAL.sub(lambda m: _COPY_ESCAPES[m.group()], value)
         return value
-    if isinstance(value, bool):
+    if kind is int:
+        return str(value)
+    if value is None:
+        return "\\N"
+    if kind is bool:
         return "t" if value else "f"
+    if isinstance(value, str):  # TextChoices members and other str subclasses
+        return copy_text(str.__str__(value))
     if isinstance(value, (date, datetime)):
         return value.isoformat()
     if isinstance(value, (int, Decimal)):
         return str(value)
     raise TypeError(f"no COPY text form for {type(value).__name__}")
+
+
+def _copy_line(row, dates: dict) -> str:
+    """One row as a COPY text line; dates repeat, so their text is looked up once."""
+    out = []
+    for value in row:
+        kind = type(value)
+        if kind is str and not _COPY_SPECIAL.search(value):
+            out.append(value)
+        elif kind is int:
+            out.append(str(value))
+        elif kind is date or kind is datetime:
+            text = dates.get(value)
+            if text is None:
+                text = dates[value] = value.isoformat()
+            out.append(text)
+        else:
+            out.append(copy_text(value))
+    return "\t".join(out)
 
 
 def reserve_ids(model: type[models.Model], count: int) -> list[int]:
@@ -99,9 +123,9 @@ def insert_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable
         if connection.vendor == "postgresql":
             cols = ", ".join(f'"{c}"' for c in columns)
             with cursor.cursor.copy(f'COPY "{table}" ({cols}) FROM STDIN') as copy:
-                block = []
+                block, dates = [], {}
                 for row in rows:
-                    block.append("\t".join(map(copy_text, row)))
+                    block.append(_copy_line(row, dates))
                     if len(block) >= COPY_BLOCK_ROWS:
                         copy.write("\n".join(block) + "\n")
                         count += len(block)
