@@ -355,11 +355,23 @@ class LedgerEntry(AppendOnlyModel):
     invoice = models.ForeignKey(
         Invoice, null=True, blank=True, on_delete=models.PROTECT, related_name="entries"
     )
+    # Most entries are invoices, with no payment and reversing nothing: partial indexes
+    # (see Meta) leave those NULLs out, which makes a bulk import of invoices cheaper.
     payment = models.ForeignKey(
-        Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="entries"
+        Payment,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="entries",
+        db_index=False,
     )
-    reverses = models.OneToOneField(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
+    reverses = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reversed_by",
+        db_index=False,
     )
     import_run = models.ForeignKey(
         ImportRun,
@@ -375,9 +387,18 @@ class LedgerEntry(AppendOnlyModel):
 
     class Meta:
         ordering = ["booked_on", "id"]
-        indexes = [models.Index(fields=["debtor", "booked_on"], name="entry_debtor_idx")]
+        indexes = [
+            models.Index(fields=["debtor", "booked_on"], name="entry_debtor_idx"),
+            models.Index(
+                fields=["payment"], condition=Q(payment__isnull=False), name="entry_payment_idx"
+            ),
+        ]
         constraints = [
             models.CheckConstraint(condition=~Q(amount_cents=0), name="entry_amount_nonzero"),
+            # An entry is reversed at most once.
+            models.UniqueConstraint(
+                fields=["reverses"], condition=Q(reverses__isnull=False), name="entry_reversed_once"
+            ),
         ]
         verbose_name = _("ledger entry")
         verbose_name_plural = _("ledger entries")
