@@ -14,10 +14,10 @@ The floor (see ``bench/floor.py``) writes the same invoice rows the cheapest way
 copy of the database taken right after the debtors import: PostgreSQL ``COPY``, or a
 plain ``executemany`` INSERT on SQLite. The ratio is import time ÷ floor time.
 
-Results are kept in ``var/bench/results.json`` (runs of other sizes or databases are kept,
-the same size and database is replaced) and rendered into ``docs/performance.md``. The
-bench databases and their files are removed at the end unless ``--keep`` is given; the
-generated CSV files are kept for the next run.
+Results are kept in ``var/bench/results.json`` (a run replaces the earlier result for the
+same size, database and code, and keeps the others; ``--fresh-results`` forgets them all)
+and rendered into ``docs/performance.md``. The bench databases and their files are removed
+at the end unless ``--keep`` is given; the generated CSV files are kept for the next run.
 
 Only databases whose name starts with ``vaarwater_bench`` are ever dropped or created.
 """
@@ -471,7 +471,8 @@ def main(argv=None) -> int:
             data["runs"] = [
                 r
                 for r in data["runs"]
-                if (r["size"], r["database"]) != (run["size"], run["database"])
+                if (r["size"], r["database"], r.get("code"))
+                != (run["size"], run["database"], run.get("code"))
             ] + [run]
         results_path.write_text(json.dumps(data, indent=2) + "\n")
         from .report import write_report
@@ -503,6 +504,7 @@ def main(argv=None) -> int:
                 "database": name,
                 "date": datetime.now().astimezone().strftime("%Y-%m-%d"),
                 "code": opts.code.label(),
+                "started": datetime.now().astimezone().isoformat(timespec="seconds"),
                 "steps": [],
             }
             try:

@@ -35,7 +35,11 @@ def _rate(rows, seconds) -> float | None:
 def results_block(data: dict) -> str:
     runs = sorted(
         data.get("runs", []),
-        key=lambda r: (r["size"], ["-", "sqlite", "postgresql"].index(r["database"])),
+        key=lambda r: (
+            r["size"],
+            ["-", "sqlite", "postgresql"].index(r["database"]),
+            r.get("started", ""),
+        ),
     )
     lines = [
         "| debtors | database | step | rows | seconds | rows/s | floor rows/s | ratio | "
