@@ -47,8 +47,9 @@ def results_block(data: dict) -> str:
         "|--:|---|---|--:|--:|--:|--:|--:|--:|--:|---|",
     ]
     floors = [
-        "| debtors | database | floor | rows | seconds | rows/s | import time ÷ floor time |",
-        "|--:|---|---|--:|--:|--:|--:|",
+        "| debtors | database | floor | rows | seconds | rows/s | import time ÷ floor time "
+        "| code |",
+        "|--:|---|---|--:|--:|--:|--:|---|",
     ]
     notes = []
     dates = set()
@@ -64,7 +65,7 @@ def results_block(data: dict) -> str:
                 )
                 lines.append(
                     f"| {run['size']:,} | {db} | {step['name']} | {_num(step.get('rows'))} | "
-                    f"{step['status']} | - | - | - | - | - | {code} |"
+                    f"{step['status'].split(' (')[0]} | - | - | - | - | - | {code} |"
                 )
                 continue
             floor = step.get("floor")
@@ -83,7 +84,7 @@ def results_block(data: dict) -> str:
                 name = FLOOR_NAMES[run["database"]]
                 floors.append(
                     f"| {run['size']:,} | {db} | {name} invoices | {_num(floor['rows'])} | "
-                    f"{_num(floor['seconds'], 1)} | {_num(floor_rate)} | {ratio:.1f}× |"
+                    f"{_num(floor['seconds'], 1)} | {_num(floor_rate)} | {ratio:.1f}× | {code} |"
                 )
                 if floor.get("entry_seconds"):
                     both = floor["seconds"] + floor["entry_seconds"]
@@ -91,7 +92,7 @@ def results_block(data: dict) -> str:
                         f"| {run['size']:,} | {db} | {name} invoices + ledger entries | "
                         f"{_num(floor['rows'] + floor['entry_rows'])} | {_num(both, 1)} | "
                         f"{_num(_rate(floor['rows'] + floor['entry_rows'], both))} | "
-                        f"{step['seconds'] / both:.1f}× |"
+                        f"{step['seconds'] / both:.1f}× | {code} |"
                     )
     for note in data.get("notes", []):
         notes.append(f"- {note}")
