@@ -33,6 +33,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "vaarwater.core",
     "vaarwater.ledger",
+    "vaarwater.strategy",
+    "vaarwater.contact",
     "vaarwater.workspace",
 ]
 
@@ -109,6 +111,11 @@ EMAIL_BACKEND = env.str("EMAIL_BACKEND", "django.core.mail.backends.console.Emai
 # Celery: without a broker, tasks run in-process (the embedded default).
 CELERY_BROKER_URL = env.str("BROKER_URL") or "memory://"
 CELERY_TASK_ALWAYS_EAGER = not env.str("BROKER_URL")
+# The daily run waits for its chunks' results: Redis keeps them (the broker's, unless set).
+CELERY_RESULT_BACKEND = env.str("RESULT_BACKEND") or (
+    env.str("BROKER_URL") if (env.str("BROKER_URL") or "").startswith("redis") else None
+)
+CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -35,6 +35,7 @@ def event_record(
     debtor=None,
     reason: str = "",
     data: dict | None = None,
+    on=None,
 ) -> Event:
     """Record one event; call inside the transaction that makes the change."""
     return Event.objects.create(
@@ -46,11 +47,14 @@ def event_record(
             debtor=debtor,
             reason=reason,
             data=data,
+            on=on,
         )
     )
 
 
-def event_fields(*, creditor, verb, actor, subject=None, debtor=None, reason="", data=None) -> dict:
+def event_fields(
+    *, creditor, verb, actor, subject=None, debtor=None, reason="", data=None, on=None
+) -> dict:
     """Return the field values of an event, for bulk writers that create many at once."""
     creditor_id = creditor if isinstance(creditor, int) else creditor.pk
     debtor_id = debtor if (debtor is None or isinstance(debtor, int)) else debtor.pk
@@ -65,4 +69,5 @@ def event_fields(*, creditor, verb, actor, subject=None, debtor=None, reason="",
         "actor_label": actor.label,
         "reason": reason,
         "data": data or {},
+        "occurred_on": on,
     }

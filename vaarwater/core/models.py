@@ -56,6 +56,9 @@ class Event(AppendOnlyModel):
     actor_label = models.CharField(_("who"), max_length=200, blank=True)
     reason = models.TextField(_("why"), blank=True)
     data = models.JSONField(default=dict, blank=True)
+    # The business day the event belongs to when it differs from the clock: the daily run
+    # for a given --date, a simulated demo day. Timelines sort on it first.
+    occurred_on = models.DateField(_("day"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     objects = EventQuerySet.as_manager()

@@ -117,6 +117,19 @@ class Debtor(models.Model):
     language = models.CharField(
         _("language"), max_length=2, choices=Language.choices, default=Language.NL
     )
+    # Facts the strategy's segments read. db_default: bulk imports leave these columns out.
+    vulnerable = models.BooleanField(
+        _("vulnerable"),
+        default=False,
+        db_default=False,
+        help_text=_("Needs a gentler treatment (illness, care, known debt problems)."),
+    )
+    risk_score = models.PositiveSmallIntegerField(
+        _("risk score"),
+        null=True,
+        blank=True,
+        help_text=_("0-100, from the early-warning model; empty until it has scored."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
