@@ -91,6 +91,11 @@ def current_version(creditor, on: date) -> StrategyVersion:
     )
     if version is not None:
         return version
+    return shipped_version_load(creditor)
+
+
+def shipped_version_load(creditor) -> StrategyVersion:
+    """Store the shipped strategy for the creditor's sector as its next version."""
     path = shipped_path(creditor.sector)
     return strategy_load(
         creditor=creditor,

@@ -159,10 +159,10 @@ class Case(models.Model):
 
 
 def case_reference(pk: int) -> str:
-    """``12`` → ``'000012-1'``: zero-padded id and a mod-11 check digit (10 → 0).
+    """``12`` → ``'000012-7'``: zero-padded id and a mod-11 check digit (10 → 0).
 
     >>> case_reference(12)
-    '000012-1'
+    '000012-7'
     """
     digits = f"{pk:06d}"
     total = sum((i + 2) * int(d) for i, d in enumerate(reversed(digits)))

@@ -55,7 +55,7 @@ def test_case_opens_after_grace_and_follows_path(load_strategy, make_debtor):
     first = decisions(debtor)[0]
     assert first.run_date == date(2026, 10, 6)  # day 5 after the due date
     assert first.reason.startswith(
-        "strategie test v1, segment 'Alle klanten', stap 1: bericht, 5 dagen na vervaldatum"
+        "strategie test v2, segment 'Alle klanten', stap 1: bericht, 5 dagen na vervaldatum"
     )
     message = Message.objects.get(case=case)
     assert (message.channel, message.template) == ("email", "herinnering")
@@ -580,8 +580,8 @@ def test_decision_points_at_the_version_that_made_it(load_strategy, make_debtor)
     v2 = load_strategy(valid_from=date(2026, 10, 7))
     run_days(date(2026, 10, 7), date(2026, 10, 13))
     versions = {d.strategy_version.number for d in decisions(debtor)}
-    assert versions == {1}  # the open case stays on the version it was opened under
-    assert v2.number == 2
+    assert versions == {2}  # the open case stays on the version it was opened under
+    assert v2.number == 3
     other = make_debtor(due=date(2026, 10, 10))
     daily_run(run_date=date(2026, 10, 14))
     assert Case.objects.get(debtor=other).strategy_version == v2

@@ -1,7 +1,7 @@
 """``vaarwater demo``: migrate, generate and import a demo portfolio, create demo logins."""
 
 import tempfile
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
@@ -29,8 +29,11 @@ class Command(BaseCommand):
         parser.add_argument("--debtors", type=int, default=500)
         parser.add_argument("--seed", type=int, default=2026)
         parser.add_argument("--dir", default=None, help="where the generated CSV files go")
+        parser.add_argument(
+            "--days", type=int, default=21, help="simulated days of the daily run, ending today"
+        )
 
-    def handle(self, *args, debtors, seed, dir, **options):
+    def handle(self, *args, debtors, seed, dir, days, **options):
         call_command("migrate", verbosity=0, interactive=False)
         self.stdout.write("database migrated")
         creditor = Creditor.objects.filter(code=DEMO_CREDITOR).first() or creditor_create(
@@ -48,8 +51,22 @@ class Command(BaseCommand):
                 f"imported {kind}: {result.created} created, {result.updated} updated, "
                 f"{result.unchanged} unchanged"
             )
-        self.stdout.write("daily cycle: nothing to run yet (the strategy engine is not installed)")
+        self._daily_cycle(days)
         self._users(creditor)
+
+    def _daily_cycle(self, days: int):
+        """Run the daily cycle for the last ``days`` days, so cases stand at different steps."""
+        from vaarwater.strategy.run import daily_run
+
+        today = date.today()
+        for back in range(days - 1, -1, -1):
+            day = today - timedelta(days=back)
+            result = daily_run(run_date=day)
+            done = sum(n for key, n in result.counts.items() if key.startswith("done"))
+            opened = result.counts.get("cases opened", 0)
+            self.stdout.write(
+                f"daily run {day.isoformat()}: {opened} cases opened, {done} steps taken"
+            )
 
     @transaction.atomic
     def _users(self, creditor):
@@ -72,6 +89,6 @@ class Command(BaseCommand):
 
         user.user_permissions.set(
             Permission.objects.filter(
-                content_type__app_label__in=["ledger", "core"], codename__startswith="view_"
+                content_type__app_label__in=["ledger", "core", "strategy", "contact"], codename__startswith="view_"
             )
         )
