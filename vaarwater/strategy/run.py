@@ -22,6 +22,7 @@ import json
 import logging
 import os
 from collections import Counter, defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -56,7 +57,7 @@ from vaarwater.ledger.models import (
     Invoice,
     LedgerEntry,
 )
-from vaarwater.ledger.selectors import DebtorPosition, debtor_positions
+from vaarwater.ledger.selectors import DebtorPosition, open_positions
 
 from .documents import current_version, version_strategy
 from .models import (
@@ -263,7 +264,7 @@ class Chunk:
                 "risk_score",
             )
         }
-        self.positions = debtor_positions(ids)
+        self.positions = open_positions(ids)
         self.points: dict[int, list[tuple[str, str]]] = defaultdict(list)
         for debtor_id, kind, value in ContactPoint.objects.filter(
             debtor_id__in=ids, invalid_since__isnull=True
@@ -1443,6 +1444,44 @@ DETAIL_HEADER = [
 ]
 
 
+RUN_LOCK_KEY = 0x76617277  # 'varw': the PostgreSQL advisory lock of the daily run
+
+
+class RunLocked(RuntimeError):
+    """Another daily run holds the lock."""
+
+
+@contextmanager
+def run_lock():
+    """One daily run at a time: a PostgreSQL advisory lock, or a file lock next to SQLite."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [RUN_LOCK_KEY])
+            if not cursor.fetchone()[0]:
+                raise RunLocked("another daily run is in progress; try again when it has finished")
+        try:
+            yield
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [RUN_LOCK_KEY])
+        return
+    import fcntl
+
+    path = Path(settings.VAR_DIR) / "run-day.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunLocked(
+                "another daily run is in progress; try again when it has finished"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _use_workers() -> bool:
     return not settings.CELERY_TASK_ALWAYS_EAGER
 
@@ -1511,7 +1550,7 @@ def daily_run(
 
     if dry_run:
         try:
-            with transaction.atomic():
+            with run_lock(), transaction.atomic():
                 body()
                 raise _DryRunDone
         except _DryRunDone:
@@ -1526,7 +1565,8 @@ def daily_run(
             writer.writerows(detail)
         result.detail_file = path
     else:
-        body()
+        with run_lock():
+            body()
     result.seconds = clock.monotonic() - started
     return result
 

@@ -19,8 +19,8 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
-    PlainSerializer,
     Field,
+    PlainSerializer,
     ValidationError,
     field_validator,
     model_validator,
@@ -67,6 +67,8 @@ def _euros_to_cents(value):
         amount = Decimal(str(value).strip().replace(",", "."))
     except InvalidOperation:
         raise ValueError(f"{value!r} is not an amount in euros, such as 500.00") from None
+    if not amount.is_finite():
+        raise ValueError(f"{value!r} is not an amount in euros, such as 500.00")
     if amount < 0:
         raise ValueError("must not be negative")
     try:

@@ -55,7 +55,7 @@ def test_case_opens_after_grace_and_follows_path(load_strategy, make_debtor):
     first = decisions(debtor)[0]
     assert first.run_date == date(2026, 10, 6)  # day 5 after the due date
     assert first.reason.startswith(
-        "strategie test v2, segment 'Alle klanten', stap 1: bericht, 5 dagen na vervaldatum"
+        "strategie test v1, segment 'Alle klanten', stap 1: bericht, 5 dagen na vervaldatum"
     )
     message = Message.objects.get(case=case)
     assert (message.channel, message.template) == ("email", "herinnering")
@@ -82,7 +82,7 @@ def test_one_open_case_per_debtor_new_items_join(load_strategy, make_debtor, cre
 
 def test_no_costs_before_term_ends_and_exactly_once(load_strategy, make_debtor):
     load_strategy()
-    debtor = make_debtor(due=date(2026, 10, 1))
+    make_debtor(due=date(2026, 10, 1))
     run_days(date(2026, 10, 5), date(2026, 10, 13))
     notice = LegalNotice.objects.get()
     assert notice.sent_on == date(2026, 10, 13)  # a Tuesday: 7 days after the reminder
@@ -385,7 +385,10 @@ settings: {grace_days: 0, payday_window_days: 0}
 segments: [{name: alle, label: Alle, path: p}]
 paths: {p: [{step: message, channel: email, template: herinnering, day: 1, after: due_date}]}
 challengers:
-  - {name: sms-eerst, share: 50, paths: {p: [{step: message, channel: sms, template: herinnering, day: 1, after: due_date}]}}
+  - name: sms-eerst
+    share: 50
+    paths:
+      p: [{step: message, channel: sms, template: herinnering, day: 1, after: due_date}]
 """
     )
     for _ in range(40):
@@ -479,10 +482,22 @@ paths:
   p:
     - {step: message, channel: letter, template: herinnering, day: 1, after: due_date}
     - {step: call_task, day: 1}
-    - {step: message, channel: email, template: schuldhulp-verwijzing, purpose: debt_help_referral, day: 1}
-    - {step: municipal_signal, day: 1, requires: {written_reminders: 2, personal_contact_attempts: 1, contact_channels: 2}}
+    - step: message
+      channel: email
+      template: schuldhulp-verwijzing
+      purpose: debt_help_referral
+      day: 1
+    - step: municipal_signal
+      day: 1
+      requires: {written_reminders: 2, personal_contact_attempts: 1, contact_channels: 2}
     - {step: message, channel: letter, template: aanmaning, day: 14}
-    - {step: municipal_signal, day: 1, requires: {written_reminders: 2, reminder_spacing_days: 14, personal_contact_attempts: 1, contact_channels: 2}}
+    - step: municipal_signal
+      day: 1
+      requires:
+        written_reminders: 2
+        reminder_spacing_days: 14
+        personal_contact_attempts: 1
+        contact_channels: 2
 """
 
 
@@ -518,7 +533,8 @@ paths:
     handover = Handover.objects.get()
     case = Case.objects.get()
     assert (case.status, case.close_reason) == ("closed", "handed_over")
-    export = json.loads(open(handover.file, encoding="utf-8").read())
+    with open(handover.file, encoding="utf-8") as handle:
+        export = json.load(handle)
     assert export["case"]["reference"] == case.reference
     assert export["debtor"]["external_id"] == debtor.external_id
     assert export["balance_cents"] == 10000
@@ -580,8 +596,8 @@ def test_decision_points_at_the_version_that_made_it(load_strategy, make_debtor)
     v2 = load_strategy(valid_from=date(2026, 10, 7))
     run_days(date(2026, 10, 7), date(2026, 10, 13))
     versions = {d.strategy_version.number for d in decisions(debtor)}
-    assert versions == {2}  # the open case stays on the version it was opened under
-    assert v2.number == 3
+    assert versions == {1}  # the open case stays on the version it was opened under
+    assert v2.number == 2
     other = make_debtor(due=date(2026, 10, 10))
     daily_run(run_date=date(2026, 10, 14))
     assert Case.objects.get(debtor=other).strategy_version == v2

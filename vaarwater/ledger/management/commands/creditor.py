@@ -1,5 +1,7 @@
 """``vaarwater creditor create CODE --name ... --sector ...`` and ``vaarwater creditor list``."""
 
+from datetime import date
+
 from django.core.management.base import BaseCommand, CommandError
 
 from vaarwater.core.events import Actor
@@ -50,3 +52,10 @@ class Command(BaseCommand):
         except (LedgerError, ValueError) as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(f"created creditor {creditor.code} ({creditor.name}, {creditor.sector})")
+        from vaarwater.strategy.documents import current_version
+
+        version = current_version(creditor, date.today())
+        self.stdout.write(
+            f"it starts on the shipped strategy {version.label} ({version.title}) until it "
+            "loads its own (vaarwater strategy load FILE --creditor CODE)"
+        )

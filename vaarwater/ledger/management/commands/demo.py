@@ -89,6 +89,7 @@ class Command(BaseCommand):
 
         user.user_permissions.set(
             Permission.objects.filter(
-                content_type__app_label__in=["ledger", "core", "strategy", "contact"], codename__startswith="view_"
+                content_type__app_label__in=["ledger", "core", "strategy", "contact"],
+                codename__startswith="view_",
             )
         )

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from vaarwater.core.events import Actor
 from vaarwater.ledger.models import Creditor
-from vaarwater.strategy.run import DEFAULT_CHUNK, daily_run, summary_lines
+from vaarwater.strategy.run import DEFAULT_CHUNK, RunLocked, daily_run, summary_lines
 
 
 def _day(text: str) -> date:
@@ -44,13 +44,16 @@ class Command(BaseCommand):
                 raise CommandError(f"--creditor {creditor}: no such creditor")
         if chunk_size < 1:
             raise CommandError("--chunk-size: must be at least 1")
-        result = daily_run(
-            run_date=run_date,
-            dry_run=dry_run,
-            creditor=scope,
-            chunk_size=chunk_size,
-            actor=Actor.system("dagelijkse run"),
-            detail_file=Path(detail) if detail else None,
-        )
+        try:
+            result = daily_run(
+                run_date=run_date,
+                dry_run=dry_run,
+                creditor=scope,
+                chunk_size=chunk_size,
+                actor=Actor.system("dagelijkse run"),
+                detail_file=Path(detail) if detail else None,
+            )
+        except RunLocked as locked:
+            raise CommandError(str(locked)) from None
         for line in summary_lines(result):
             self.stdout.write(line)
