@@ -7,6 +7,19 @@ from django.template.response import TemplateResponse
 
 from vaarwater.ledger.models import Creditor
 from vaarwater.ledger.selectors import creditor_totals, debtors_with_balances
+from vaarwater.strategy.models import CaseStatus
+
+from .selectors import (
+    case_file,
+    case_get,
+    case_segments,
+    cases_for,
+    strategy_version_get,
+    strategy_versions_by_creditor,
+    visible_creditors,
+    with_case,
+)
+from .strategy_display import document_view, path_steps, step_rows
 
 PAGE_SIZE = 50
 
@@ -23,7 +36,7 @@ def debtor_list(request):
     if creditor is not None:
         search = request.GET.get("q", "").strip()[:100]
         only_open = request.GET.get("open") == "1"
-        debtors = debtors_with_balances(creditor, search=search, only_open=only_open)
+        debtors = with_case(debtors_with_balances(creditor, search=search, only_open=only_open))
         paginator = Paginator(debtors, PAGE_SIZE)
         context.update(
             page=paginator.get_page(request.GET.get("page")),
@@ -32,3 +45,60 @@ def debtor_list(request):
             totals=creditor_totals(creditor),
         )
     return TemplateResponse(request, "workspace/debtor_list.html", context)
+
+
+@login_required
+def strategy_list(request):
+    """List the strategy versions of the user's creditors, newest first, marking the current."""
+    groups = strategy_versions_by_creditor(visible_creditors(request.user))
+    return TemplateResponse(request, "workspace/strategy_list.html", {"groups": groups})
+
+
+@login_required
+def strategy_detail(request, pk: int):
+    """Show one strategy version: settings, segments, paths, challengers and its YAML."""
+    version = strategy_version_get(visible_creditors(request.user), pk)
+    context = {"version": version, "doc": document_view(version.document or {})}
+    return TemplateResponse(request, "workspace/strategy_detail.html", context)
+
+
+@login_required
+def case_list(request):
+    """List the cases of the user's creditors, filtered by status and segment, 50 to a page."""
+    creditors = visible_creditors(request.user)
+    code = request.GET.get("creditor", "")
+    if code:
+        creditors = creditors.filter(code=code)
+        if not creditors.exists():
+            raise Http404("unknown creditor")
+    status = request.GET.get("status", "")
+    if status not in CaseStatus.values:
+        status = ""
+    segment = request.GET.get("segment", "").strip()[:64]
+    cases = cases_for(creditors, status=status, segment=segment)
+    all_creditors = visible_creditors(request.user)
+    context = {
+        "page": Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page")),
+        "creditors": all_creditors,
+        "many_creditors": all_creditors.count() > 1,
+        "creditor_code": code,
+        "statuses": CaseStatus.choices,
+        "status": status,
+        "segments": case_segments(creditors),
+        "segment": segment,
+    }
+    return TemplateResponse(request, "workspace/case_list.html", context)
+
+
+@login_required
+def case_detail(request, pk: int):
+    """Show one case: its header, active holds, 14-day letter and its whole timeline."""
+    case = case_get(visible_creditors(request.user), pk)
+    steps = step_rows(path_steps(case.strategy_version.document or {}, case.path, case.variant))
+    context = {
+        "case": case,
+        "next_step": steps[case.step_index] if case.step_index < len(steps) else None,
+        "step_count": len(steps),
+        **case_file(case),
+    }
+    return TemplateResponse(request, "workspace/case_detail.html", context)

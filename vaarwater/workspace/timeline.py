@@ -1,0 +1,75 @@
+"""A case's timeline: every event of its debtor during the case, newest first, with its reason."""
+
+from zoneinfo import ZoneInfo
+
+from django.db.models import DateField, QuerySet
+from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from vaarwater.core.models import Event
+
+# The business day of an event is counted in Dutch time, whatever the server's clock says.
+BUSINESS_TZ = ZoneInfo("Europe/Amsterdam")
+
+# Readable names for event verbs; a verb missing here is shown as it is.
+VERB_LABELS = {
+    "case.opened": _("Case opened"),
+    "case.hold": _("Case put on hold"),
+    "case.hold_ended": _("Case resumed after hold"),
+    "case.closed": _("Case closed"),
+    "case.handed_over": _("Case handed over"),
+    "hold.placed": _("Hold placed"),
+    "hold.ended": _("Hold ended"),
+    "decision.made": _("Decision by the daily run"),
+    "message.queued": _("Message planned"),
+    "message.sent": _("Message sent"),
+    "message.delivered": _("Message delivered"),
+    "message.failed": _("Message failed"),
+    "message.cancelled": _("Message cancelled"),
+    "call_task.created": _("Call task created"),
+    "call_task.done": _("Call made"),
+    "legal_notice.sent": _("14-day letter sent"),
+    "cost.charged": _("Collection costs charged"),
+    "interest.charged": _("Statutory interest charged"),
+    "municipal_signal.created": _("Early signal to the municipality"),
+    "handover.created": _("Handed over"),
+    "invoice.created": _("Invoice added"),
+    "invoice.changed": _("Invoice changed"),
+    "payment.booked": _("Payment received"),
+    "payment.changed": _("Payment changed"),
+    "credit.applied": _("Credit applied"),
+    "write_off.booked": _("Written off"),
+    "debtor.changed": _("Customer details changed"),
+    "debtor.contact_added": _("Contact details added"),
+}
+
+
+def verb_label(verb: str) -> str:
+    """``'decision.made'`` → a readable, translated label; an unknown verb as it is."""
+    label = VERB_LABELS.get(verb)
+    return str(label) if label is not None else verb
+
+
+def event_day():
+    """The day an event belongs to: its ``occurred_on``, else its creation date in Dutch time."""
+    return Coalesce(
+        "occurred_on",
+        TruncDate("created_at", tzinfo=BUSINESS_TZ),
+        output_field=DateField(),
+    )
+
+
+def case_timeline(case) -> QuerySet[Event]:
+    """Every event of the case's debtor from its opening to its closing (or today), newest first.
+
+    Each event is annotated with ``day``. Ordered by that day descending, then id descending, so
+    that events of one day keep the order in which they were written, newest first.
+    """
+    last_day = case.closed_on or timezone.localdate(timezone=BUSINESS_TZ)
+    return (
+        Event.objects.filter(creditor_id=case.creditor_id, debtor_id=case.debtor_id)
+        .annotate(day=event_day())
+        .filter(day__gte=case.opened_on, day__lte=last_day)
+        .order_by("-day", "-id")
+    )
