@@ -812,7 +812,9 @@ class StepContext:
             return None, "geen bereikbaar kanaal"
         if wanted in reachable:
             return wanted, ""
-        for channel in order:
+        # A written reminder stays written (it counts as one for the municipal signal).
+        fallbacks = [c for c in order if c in WRITTEN] if wanted in WRITTEN else order
+        for channel in fallbacks:
             if channel in reachable:
                 return channel, (
                     f"{CHANNEL_NAMES[wanted]} niet bereikbaar, daarom {CHANNEL_NAMES[channel]}"

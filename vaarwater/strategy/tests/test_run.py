@@ -618,3 +618,25 @@ def test_run_is_scoped_to_a_creditor(load_strategy, make_debtor, other_creditor)
     daily_run(run_date=date(2026, 10, 20), creditor=other_creditor)
     assert list(Case.objects.values_list("creditor__code", flat=True)) == ["WONEN"]
     assert datetime  # imported for the quiet-hours tests
+
+
+def test_written_reminder_falls_back_only_to_written_channels(load_strategy, make_debtor):
+    load_strategy(
+        """
+strategy: schrift
+title: Schriftelijk
+settings: {grace_days: 0, payday_window_days: 0, best_channel_order: [sms, email, letter]}
+segments: [{name: alle, label: Alle, path: p}]
+paths:
+  p:
+    - {step: message, channel: email, template: herinnering, day: 1, after: due_date}
+"""
+    )
+    no_mail = make_debtor(due=date(2026, 10, 5), email=False)
+    nothing_written = make_debtor(due=date(2026, 10, 5), email=False, street="")
+    daily_run(run_date=date(2026, 10, 6))
+    letter = Decision.objects.get(debtor_id=no_mail.pk)
+    assert (letter.channel, letter.outcome) == ("letter", "done")
+    assert "e-mail niet bereikbaar, daarom brief" in letter.reason
+    skipped = Decision.objects.get(debtor_id=nothing_written.pk)
+    assert skipped.outcome == "skipped"
