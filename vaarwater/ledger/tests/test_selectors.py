@@ -41,3 +41,29 @@ def test_position_allocate_matches_full_allocation(items, amount, designate):
     assert lines == [(int(x.key), x.component, to_cents(x.amount)) for x in expected.lines]
     assert position.credit == before.credit + to_cents(expected.credit)
     assert before.open_total - position.open_total == sum(c for _, _, c in lines)
+
+
+def test_open_positions_equal_debtor_positions_on_a_generated_portfolio(tmp_path, creditor):
+    from datetime import date
+
+    from vaarwater.ledger.generator import generate_portfolio
+    from vaarwater.ledger.importing import csv_import
+    from vaarwater.ledger.models import Debtor
+    from vaarwater.ledger.selectors import debtor_positions, open_positions
+
+    generate_portfolio(debtors=150, seed=11, as_of=date(2026, 11, 1), out=tmp_path)
+    for kind in ("debtors", "invoices", "payments"):
+        csv_import(kind=kind, path=tmp_path / f"{kind}.csv", creditor=creditor)
+    from vaarwater.ledger.services import payment_book
+
+    ids = list(Debtor.objects.values_list("pk", flat=True))
+    payment_book(  # an overpayment: credit
+        debtor=Debtor.objects.get(pk=ids[0]),
+        external_id="OVER",
+        date=date(2026, 11, 2),
+        amount_cents=10_000_000,
+    )
+    slow, fast = debtor_positions(ids), open_positions(ids)
+    assert fast == slow
+    assert any(position.items for position in fast.values())
+    assert any(position.credit for position in fast.values())
