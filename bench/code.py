@@ -5,6 +5,8 @@ records the commit with a note when ``vaarwater/`` has uncommitted changes. ``--
 (e.g. ``HEAD``) extracts that commit's ``vaarwater/`` with ``git archive`` (read-only for
 the repository) into ``var/bench/code-<sha>/`` and puts it first on ``PYTHONPATH`` for
 every command, so edits made while a long run is going cannot change what it measures.
+``--code frozen`` copies the working tree's ``vaarwater/`` as it is at the start (uncommitted
+changes included) into ``var/bench/code-frozen/`` and measures that copy, for the same reason.
 """
 
 import io
@@ -12,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import time
 from pathlib import Path
 
 
@@ -32,10 +35,12 @@ class Code:
         self.root = root
         self.path: Path | None = None
         try:
-            if rev == "worktree":
+            if rev in ("worktree", "frozen"):
                 commit = _git(root, "rev-parse", "--short=10", "HEAD")
                 dirty = bool(_git(root, "status", "--porcelain", "--", "vaarwater"))
                 self.info = {"commit": commit, "dirty": dirty, "source": "worktree"}
+                if rev == "frozen":
+                    self._freeze(var_dir)
                 return
             commit = _git(root, "rev-parse", "--short=10", f"{rev}^{{commit}}")
         except (OSError, subprocess.CalledProcessError) as exc:
@@ -56,6 +61,17 @@ class Code:
             with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
                 tar.extractall(self.path, filter="data")
 
+    def _freeze(self, var_dir: Path) -> None:
+        self.path = var_dir / "code-frozen"
+        shutil.rmtree(self.path, ignore_errors=True)
+        shutil.copytree(
+            self.root / "vaarwater",
+            self.path / "vaarwater",
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "tests"),
+        )
+        self.info["source"] = "frozen worktree"
+        self.info["frozen_at"] = time.strftime("%Y-%m-%d %H:%M")
+
     def activate(self) -> None:
         """Import ``vaarwater`` from the snapshot in this process too."""
         if self.path is not None:
@@ -70,6 +86,8 @@ class Code:
     def label(self) -> str:
         if self.info["source"] == "snapshot":
             return self.info["commit"]
+        if self.info["source"] == "frozen worktree" and self.info["dirty"]:
+            return f"{self.info['commit']} + uncommitted changes as of {self.info['frozen_at']}"
         return self.info["commit"] + (" + uncommitted changes" if self.info["dirty"] else "")
 
     def cleanup(self) -> None:

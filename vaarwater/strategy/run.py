@@ -1469,8 +1469,11 @@ def run_lock():
         return
     import fcntl
 
-    path = Path(settings.VAR_DIR) / "run-day.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    name = str(connection.settings_dict["NAME"])
+    if connection.is_in_memory_db():
+        yield  # no other process can see an in-memory database
+        return
+    path = Path(name + ".run-day.lock")  # beside the SQLite file: one lock per database
     with path.open("a") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
