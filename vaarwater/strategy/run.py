@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q, Sum
+from django.db.models import Max, Q, Sum
 from django.utils import timezone
 
 from vaarwater.contact.models import CallTask, Message, MessageStatus
@@ -224,6 +224,7 @@ class Writes:
     handovers: list = field(default_factory=list)
     files: list = field(default_factory=list)  # (path, text) written before commit
     changed: dict = field(default_factory=dict)  # case id -> case
+    closed: list = field(default_factory=list)  # case ids whose open holds end with them
     credit_debtors: set = field(default_factory=set)
 
 
@@ -452,9 +453,8 @@ class Chunk:
     def close_paid(self, case: Case):
         if case.status == CaseStatus.CLOSED:
             return
-        written_off = LedgerEntry.objects.filter(
-            debtor_id=case.debtor_id, kind=EntryKind.WRITE_OFF, booked_on__gte=case.opened_on
-        ).exists()
+        last = self.last_write_off(case.debtor_id)
+        written_off = last is not None and last >= case.opened_on
         code = CloseReason.WRITTEN_OFF if written_off else CloseReason.PAID
         reason = (
             "het openstaande bedrag is afgeboekt"
@@ -462,6 +462,56 @@ class Chunk:
             else "alles wat te laat was, is betaald"
         )
         self.close(case, code, reason)
+
+    def last_write_off(self, debtor_id: int) -> date | None:
+        """The day of a debtor's last write-off; one query for the whole chunk."""
+        if not hasattr(self, "_write_offs"):
+            rows = (
+                LedgerEntry.objects.filter(debtor_id__in=self.ids, kind=EntryKind.WRITE_OFF)
+                .values("debtor_id")
+                .annotate(last=Max("booked_on"))
+                .values_list("debtor_id", "last")
+            )
+            self._write_offs = dict(rows)
+        return self._write_offs.get(debtor_id)
+
+    def recent_costs(self, debtor_id: int) -> int:
+        """Costs booked for a debtor in the last six months (the Wki cap); one query a chunk."""
+        if not hasattr(self, "_recent_costs"):
+            rows = (
+                LedgerEntry.objects.filter(
+                    debtor_id__in=self.ids,
+                    kind=EntryKind.COST,
+                    component=Component.COSTS,
+                    booked_on__gt=self.on - timedelta(days=183),
+                )
+                .values("debtor_id")
+                .annotate(s=Sum("amount_cents"))
+                .values_list("debtor_id", "s")
+            )
+            self._recent_costs = {debtor_id: int(total) for debtor_id, total in rows}
+        return self._recent_costs.get(debtor_id, 0)
+
+    def interest_booked(self, invoice_id: int) -> int:
+        """Interest booked on an invoice so far, reversals included; one query a chunk."""
+        if not hasattr(self, "_interest"):
+            rows = (
+                LedgerEntry.objects.filter(debtor_id__in=self.ids, component=Component.INTEREST)
+                .values("invoice_id")
+                .annotate(s=Sum("amount_cents"))
+                .values_list("invoice_id", "s")
+            )
+            self._interest = {invoice: int(total) for invoice, total in rows}
+        return self._interest.get(invoice_id, 0)
+
+    def invoice_number(self, invoice_id: int) -> str:
+        """The number of an open invoice of the chunk; one query for all of them."""
+        if not hasattr(self, "_numbers"):
+            open_ids = [i for position in self.positions.values() for i in position.items]
+            self._numbers = dict(
+                Invoice.objects.filter(pk__in=open_ids).values_list("pk", "external_id")
+            )
+        return self._numbers[invoice_id]
 
     def close(self, case: Case, code: str, reason: str):
         transition, event = transition_rows(
@@ -474,10 +524,7 @@ class Chunk:
         case.close_reason = code
         self.w.changed[case.pk] = case
         self.counts[f"cases closed ({code})"] += 1
-        for hold in Hold.objects.filter(case=case, released_on__isnull=True):
-            hold.released_on = self.on
-            hold.release_reason = "dossier gesloten"
-            hold.save(update_fields=["released_on", "release_reason"])
+        self.w.closed.append(case.pk)
         self.detail.append(self._detail_row(case, "close", "", "", code, reason))
 
     def advance(self, case: Case, fact: Facts):
@@ -525,14 +572,6 @@ class Chunk:
 
     def interest_lines(self, case: Case, fact: Facts, kind: str) -> list[tuple[int, int, str]]:
         """Interest per overdue invoice from the day after its due date, minus what is booked."""
-        invoice_ids = [item.invoice_id for item in fact.overdue if item.principal > 0]
-        booked = dict(
-            LedgerEntry.objects.filter(invoice_id__in=invoice_ids, component=Component.INTEREST)
-            .values("invoice_id")
-            .annotate(s=Sum("amount_cents"))
-            .values_list("invoice_id", "s")
-        )
-        numbers = dict(Invoice.objects.filter(pk__in=invoice_ids).values_list("pk", "external_id"))
         lines = []
         for item in fact.overdue:
             if item.principal <= 0:
@@ -543,11 +582,11 @@ class Chunk:
             due = to_cents(
                 statutory_interest(from_cents(item.principal), start=start, end=self.on, kind=kind)
             )
-            cents = due - (booked.get(item.invoice_id) or 0)
+            cents = due - self.interest_booked(item.invoice_id)
             if cents > 0:
                 text = (
                     f"wettelijke rente ({kind}) over {format_eur(item.principal)} "
-                    f"van factuur {numbers[item.invoice_id]}, "
+                    f"van factuur {self.invoice_number(item.invoice_id)}, "
                     f"{_d(start)} t/m {_d(self.on - ONE_DAY)}"
                 )
                 lines.append((item.invoice_id, cents, text))
@@ -637,6 +676,10 @@ class Chunk:
                     "waiting_since",
                 ],
                 batch_size=500,
+            )
+        if w.closed:
+            Hold.objects.filter(case_id__in=w.closed, released_on__isnull=True).update(
+                released_on=self.on, release_reason="dossier gesloten"
             )
         if w.credit_debtors:
             from vaarwater.ledger.services import credit_apply
@@ -989,16 +1032,7 @@ class StepContext:
             how += " plus 21% btw (schuldeiser kan btw niet verrekenen)"
         monthly = max((item.principal for item in self.fact.overdue), default=0)
         if from_cents(monthly) < Decimal("266.67"):
-            since = self.on - timedelta(days=183)
-            already = (
-                LedgerEntry.objects.filter(
-                    debtor_id=self.case.debtor_id,
-                    component=Component.COSTS,
-                    kind=EntryKind.COST,
-                    booked_on__gt=since,
-                ).aggregate(s=Sum("amount_cents"))["s"]
-                or 0
-            )
+            already = self.chunk.recent_costs(self.case.debtor_id)
             capped = wki_cap(
                 costs,
                 monthly_amount=from_cents(monthly),
@@ -1199,11 +1233,6 @@ class StepContext:
 
     def handover_export(self, step, creditor) -> dict:
         case, fact = self.case, self.fact
-        numbers = dict(
-            Invoice.objects.filter(pk__in=[i.invoice_id for i in fact.overdue]).values_list(
-                "pk", "external_id"
-            )
-        )
         debtor = fact.debtor
         return {
             "format": "vaarwater-handover/1",
@@ -1234,7 +1263,7 @@ class StepContext:
             ],
             "items": [
                 {
-                    "invoice": numbers[item.invoice_id],
+                    "invoice": self.chunk.invoice_number(item.invoice_id),
                     "due_date": item.due_date.isoformat(),
                     "principal_cents": item.principal,
                     "interest_cents": item.interest,
