@@ -7,6 +7,8 @@ urlpatterns = [
     path("", views.debtor_list, name="debtor_list"),
     path("cases/", views.case_list, name="case_list"),
     path("cases/<int:pk>/", views.case_detail, name="case_detail"),
+    path("cases/<int:pk>/hold/", views.case_hold, name="case_hold"),
+    path("cases/<int:pk>/hold/<int:hold_pk>/end/", views.case_hold_end, name="case_hold_end"),
     path("strategies/", views.strategy_list, name="strategy_list"),
     path("strategies/<int:pk>/", views.strategy_detail, name="strategy_detail"),
 ]

@@ -1,13 +1,21 @@
 """Back-office pages for a creditor's staff."""
 
+from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
+from vaarwater.core.events import Actor
 from vaarwater.ledger.models import Creditor
 from vaarwater.ledger.selectors import creditor_totals, debtors_with_balances
-from vaarwater.strategy.models import CaseStatus
+from vaarwater.strategy.models import CaseStatus, HoldKind
+from vaarwater.strategy.services import CaseError, hold_place, hold_release
 
 from .selectors import (
     case_file,
@@ -90,8 +98,60 @@ def case_list(request):
     return TemplateResponse(request, "workspace/case_list.html", context)
 
 
+class HoldForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"), choices=HoldKind.choices)
+    reason = forms.CharField(
+        label=_("Reason"), max_length=500, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    until = forms.DateField(
+        label=_("Until (inclusive)"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
 @login_required
-def case_detail(request, pk: int):
+@require_POST
+def case_hold(request, pk: int):
+    """Pause a case until a date, for a reason; the daily run skips it until then."""
+    case = case_get(visible_creditors(request.user), pk)
+    form = HoldForm(request.POST)
+    if form.is_valid():
+        try:
+            hold_place(
+                case=case,
+                kind=form.cleaned_data["kind"],
+                reason=form.cleaned_data["reason"],
+                until=form.cleaned_data["until"],
+                on=timezone.localdate(),
+                actor=Actor.for_user(request.user),
+            )
+        except CaseError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("The case is on hold."))
+            return redirect("workspace:case_detail", pk=case.pk)
+    return case_detail(request, pk, hold_form=form)
+
+
+@login_required
+@require_POST
+def case_hold_end(request, pk: int, hold_pk: int):
+    """End a hold early; the case resumes when no other hold is active."""
+    case = case_get(visible_creditors(request.user), pk)
+    hold = get_object_or_404(case.holds, pk=hold_pk, released_on__isnull=True)
+    reason = request.POST.get("reason", "").strip() or str(_("ended by hand"))
+    try:
+        hold_release(
+            hold=hold, reason=reason, on=timezone.localdate(), actor=Actor.for_user(request.user)
+        )
+    except CaseError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("The hold has ended."))
+    return redirect("workspace:case_detail", pk=case.pk)
+
+
+@login_required
+def case_detail(request, pk: int, hold_form=None):
     """Show one case: its header, active holds, 14-day letter and its whole timeline."""
     case = case_get(visible_creditors(request.user), pk)
     steps = step_rows(path_steps(case.strategy_version.document or {}, case.path, case.variant))
@@ -99,6 +159,7 @@ def case_detail(request, pk: int):
         "case": case,
         "next_step": steps[case.step_index] if case.step_index < len(steps) else None,
         "step_count": len(steps),
+        "hold_form": hold_form or HoldForm(),
         **case_file(case),
     }
     return TemplateResponse(request, "workspace/case_detail.html", context)

@@ -241,3 +241,41 @@ def test_debtor_list_links_to_case(client, agent, case, creditor):
     assert f'<a href="/cases/{case.pk}/">{case.reference}</a>' in html
     row = html[html.index("Zonder Zaak") :]
     assert "<td>—</td>" in row[: row.index("</tr>")]
+
+
+def test_agent_puts_a_case_on_hold_and_ends_it(client, creditor):
+    """A member places a hold with a reason and until-date; it shows, then ends by hand."""
+    case = case_create(version_create(creditor))
+    user = agent_for(creditor)
+    client.force_login(user)
+    until = timezone.localdate() + timedelta(days=10)
+    response = client.post(
+        f"/cases/{case.pk}/hold/",
+        {"kind": "dispute", "reason": "factuur betwist", "until": until.isoformat()},
+    )
+    assert response.status_code == 302
+    case.refresh_from_db()
+    hold = Hold.objects.get(case=case)
+    assert case.status == CaseStatus.HELD and hold.created_by == user.username
+    page = client.get(f"/cases/{case.pk}/").content.decode()
+    assert "factuur betwist" in page
+    response = client.post(f"/cases/{case.pk}/hold/{hold.pk}/end/", {"reason": "opgelost"})
+    assert response.status_code == 302
+    case.refresh_from_db()
+    assert case.status == CaseStatus.OPEN
+    assert CaseTransition.objects.filter(case=case).count() == 2
+
+
+def test_hold_form_errors_are_shown_and_other_creditors_get_404(client, creditor, other_creditor):
+    case = case_create(version_create(creditor))
+    client.force_login(agent_for(creditor))
+    response = client.post(
+        f"/cases/{case.pk}/hold/", {"kind": "dispute", "reason": "x", "until": "2000-01-01"}
+    )
+    assert response.status_code == 200
+    assert "must not be before" in response.content.decode()
+    other = case_create(version_create(other_creditor))
+    response = client.post(
+        f"/cases/{other.pk}/hold/", {"kind": "manual", "reason": "x", "until": "2030-01-01"}
+    )
+    assert response.status_code == 404
