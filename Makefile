@@ -12,7 +12,7 @@ DEMO_DEBTORS ?= 500
 DEMO_DIR ?= var/demo
 PYTEST_WORKERS ?= auto
 
-.PHONY: install demo serve test test-sqlite test-postgres lint bench clean
+.PHONY: install demo serve test test-sqlite test-postgres lint bench bench-run clean
 
 install: $(STAMP)
 
@@ -42,6 +42,10 @@ lint: install
 
 bench: install
 	$(BIN)/python -m bench.import_bench
+	$(BIN)/python -m bench.run_bench
+
+bench-run: install
+	$(BIN)/python -m bench.run_bench
 
 clean:
 	rm -rf $(VENV) var build *.egg-info

@@ -1561,7 +1561,7 @@ def daily_run(
             from .tasks import run_chunk
 
             results = group(
-                run_chunk.s(run_date.isoformat(), chunk) for chunk in chunks
+                run_chunk.s(run_date.isoformat(), chunk, run_id=run.pk) for chunk in chunks
             ).apply_async()
             for chunk_counts in results.get(disable_sync_subtasks=False):
                 counts.update(chunk_counts)
