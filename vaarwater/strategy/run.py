@@ -711,7 +711,7 @@ class StepContext:
         segment = next((s for s in self.strategy.segments if s.name == case.segment), None)
         label = step.label or STEP_NAMES.get(step.step, step.step)
         since = "vervaldatum" if step.after == "due_date" else "vorige stap"
-        timing = f"{step.day} dagen na {since}"
+        timing = f"{step.day} {'dag' if step.day == 1 else 'dagen'} na {since}"
         if step.step == "charge_costs":
             timing = "na afloop van de termijn van de veertiendagenbrief"
         variant = f", variant {case.variant}" if case.variant != "champion" else ""
