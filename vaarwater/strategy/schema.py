@@ -448,10 +448,57 @@ def _message(error: dict) -> str:
     return message
 
 
+MAX_DOCUMENT_BYTES = 1_000_000
+
+
+MAX_EXPANDED_VALUES = 100_000
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML that also refuses duplicate keys, which would silently replace each other."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict = {}
+        for key_node, _ in node.value:
+            try:
+                key = self.construct_object(key_node, deep=True)
+                hash(key)
+            except (TypeError, yaml.YAMLError):
+                continue  # the base class reports unhashable keys
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"duplicate key {key!r} (first on line {seen[key]})",
+                    key_node.start_mark,
+                )
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep)
+
+
+def _expanded_size(value, memo: dict) -> int:
+    """How many values a document holds once its aliases are expanded, without expanding."""
+    if not isinstance(value, (dict, list)):
+        return 1
+    key = id(value)
+    if key not in memo:
+        memo[key] = 0  # a cycle counts once
+        items = value.values() if isinstance(value, dict) else value
+        memo[key] = 1 + sum(_expanded_size(item, memo) for item in items)
+    return memo[key]
+
+
 def document_parse(text: str, *, source: str = "<strategy>") -> Strategy:
     """Parse and validate a strategy document; raise ``StrategyInvalid`` naming every problem."""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_DOCUMENT_BYTES:
+        raise StrategyInvalid(source, [("", f"larger than {MAX_DOCUMENT_BYTES:,} bytes")])
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        if _expanded_size(data, {}) > MAX_EXPANDED_VALUES:
+            raise StrategyInvalid(
+                source,
+                [("", f"expands to more than {MAX_EXPANDED_VALUES:,} values (through aliases)")],
+            )
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -559,3 +559,29 @@ def test_a_stored_document_reads_back_the_same():
 def test_shipped_documents_read_back_the_same(path):
     strategy = document_parse(path.read_text(encoding="utf-8"), source=path.name)
     assert Strategy.model_validate(strategy.model_dump(mode="json")) == strategy
+
+
+def test_duplicate_keys_are_refused_with_their_lines():
+    text = "strategy: a\ntitle: t\nstrategy: b\n"
+    with pytest.raises(StrategyInvalid) as caught:
+        document_parse(text, source="dup.yaml")
+    assert caught.value.lines() == [
+        "dup.yaml: line 3, column 1: not valid YAML: duplicate key 'strategy' (first on line 1)"
+    ]
+
+
+def test_alias_bombs_are_refused():
+    lines = ['a0: &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    for n in range(1, 9):
+        refs = ", ".join([f"*a{n - 1}"] * 10)
+        lines.append(f"a{n}: &a{n} [{refs}]")
+    with pytest.raises(StrategyInvalid) as caught:
+        document_parse("\n".join(lines), source="bomb.yaml")
+    assert caught.value.lines() == [
+        "bomb.yaml: (document): expands to more than 100,000 values (through aliases)"
+    ]
+
+
+def test_oversized_documents_are_refused():
+    with pytest.raises(StrategyInvalid, match="larger than"):
+        document_parse("# " + "x" * 1_000_001, source="big.yaml")
