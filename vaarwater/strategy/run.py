@@ -1547,6 +1547,10 @@ def daily_run(
         result.holds_released = holds_release(run_date, creditor=creditor, actor=actor)
         if result.holds_released:
             counts["holds ended"] += result.holds_released
+        # Settle each creditor's strategy before the chunks start, so that parallel chunks
+        # never each load the shipped default for a creditor that has none yet.
+        for each in [creditor] if creditor is not None else Creditor.objects.all():
+            current_version(each, run_date)
         ids = debtors_to_look_at(run_date, creditor=creditor)
         chunks = [ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size)]
         result.debtors, result.chunks = len(ids), len(chunks)
