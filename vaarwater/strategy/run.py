@@ -35,6 +35,7 @@ from django.db.models import Max, Q, Sum
 from django.utils import timezone
 
 from vaarwater.contact.models import CallTask, Message, MessageStatus
+from vaarwater.core.db import instances_insert, rows_update
 from vaarwater.core.events import Actor, event_fields
 from vaarwater.core.models import Event
 from vaarwater.core.money import format_eur, from_cents, to_cents
@@ -205,6 +206,20 @@ def segment_for(strategy: Strategy, facts: Facts, on: date):
         if condition_matches(segment.when, facts, on):
             return segment
     raise AssertionError("the last segment matches every case")  # the schema guarantees it
+
+
+CASE_FIELDS = (
+    "status",
+    "closed_on",
+    "close_reason",
+    "step_index",
+    "last_step_on",
+    "last_decision_on",
+    "interest_from",
+    "interest_posted_until",
+    "waiting_since",
+    "updated_at",
+)
 
 
 @dataclass
@@ -648,34 +663,32 @@ class Chunk:
                 tmp = path.with_suffix(".tmp")
                 tmp.write_text(text, encoding="utf-8")
                 os.replace(tmp, path)
-        Hold.objects.bulk_create(w.holds, batch_size=1000)
-        LegalNotice.objects.bulk_create(w.notices, batch_size=1000)
-        Message.objects.bulk_create(w.messages, batch_size=1000)
-        CallTask.objects.bulk_create(w.calls, batch_size=1000)
-        Decision.objects.bulk_create(w.decisions, batch_size=1000)
-        CaseTransition.objects.bulk_create(w.transitions, batch_size=1000)
+        # Rows nothing else in this write refers to by id go in without reading ids back.
+        for model, objs in (
+            (Hold, w.holds),
+            (LegalNotice, w.notices),
+            (Message, w.messages),
+            (CallTask, w.calls),
+            (Decision, w.decisions),
+            (CaseTransition, w.transitions),
+            (MunicipalSignal, w.signals),
+            (Handover, w.handovers),
+            (Event, w.events),
+        ):
+            instances_insert(model, objs)
         LedgerEntry.objects.bulk_create(w.entries, batch_size=1000)
         for charge, index in w.charges:
             charge.entry = w.entries[index]
         CostCharge.objects.bulk_create([charge for charge, _ in w.charges], batch_size=1000)
-        MunicipalSignal.objects.bulk_create(w.signals, batch_size=1000)
-        Handover.objects.bulk_create(w.handovers, batch_size=1000)
-        Event.objects.bulk_create(w.events, batch_size=1000)
         if w.changed:
-            Case.objects.bulk_update(
-                list(w.changed.values()),
+            now = timezone.now()
+            rows_update(
+                Case,
+                CASE_FIELDS,
                 [
-                    "status",
-                    "closed_on",
-                    "close_reason",
-                    "step_index",
-                    "last_step_on",
-                    "last_decision_on",
-                    "interest_from",
-                    "interest_posted_until",
-                    "waiting_since",
+                    (case.pk, *(getattr(case, name) for name in CASE_FIELDS[:-1]), now)
+                    for case in w.changed.values()
                 ],
-                batch_size=500,
             )
         if w.closed:
             Hold.objects.filter(case_id__in=w.closed, released_on__isnull=True).update(

@@ -20,6 +20,7 @@ from django.db import connection, transaction
 
 from vaarwater.core.models import Event
 from vaarwater.ledger.services import payment_book
+from vaarwater.strategy import run as run_module
 from vaarwater.strategy.models import Case, DailyRun, Decision, Outcome
 from vaarwater.strategy.run import DETAIL_HEADER, daily_run
 from vaarwater.strategy.tests.processes import (
@@ -296,22 +297,22 @@ def test_run_crashed_halfway_and_started_again_does_nothing_twice(
     """Every day for seven weeks the run crashes after two chunks (or while writing the
     third); started again, it leaves what one uninterrupted run would have."""
     done = {"chunks": 0}
-    real_bulk_create = Event.objects.bulk_create
+    real_insert = run_module.instances_insert
 
     def after_chunk(number, total):
         done["chunks"] = number
         if where == "between chunks" and number == 2:
             raise Crash(f"killed after chunk {number} of {total}")
 
-    def bulk_create(objs, *args, **kwargs):
-        # The events are a chunk's last insert: its messages, decisions and ledger entries
-        # are written by then and must be rolled back.
-        if done["chunks"] == 2:
+    def instances_insert(model, objs):
+        # Events come after a chunk's holds, messages, call tasks and decisions (and the new
+        # cases): all of those are written by then and must be rolled back.
+        if model is Event and done["chunks"] == 2:
             raise Crash("killed while writing chunk 3")
-        return real_bulk_create(objs, *args, **kwargs)
+        return real_insert(model, objs)
 
     if where == "inside a chunk":
-        monkeypatch.setattr(Event.objects, "bulk_create", bulk_create)
+        monkeypatch.setattr(run_module, "instances_insert", instances_insert)
     crashed_days = 0
     for day in DAYS:
         pay_some(portfolio_in_db, day)
