@@ -17,6 +17,7 @@ workers when a broker is configured (``VAARWATER_BROKER_URL``).
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import json
 import logging
@@ -124,6 +125,7 @@ def _d(day: date) -> str:
     return f"{day.day}-{day.month}-{day.year}"
 
 
+@functools.cache
 def contact_allowed_on(day: date) -> bool:
     """Contact is allowed Monday to Saturday, except on public holidays."""
     return day.weekday() != 6 and not is_public_holiday(day)
@@ -639,6 +641,8 @@ class Chunk:
         return Event(**fields)
 
     def _detail_row(self, case, step_kind, channel, template, outcome, reason):
+        if not self.dry_run:
+            return None  # the detail is only written for a dry run
         debtor = self.debtors[case.debtor_id]
         return [
             self.on.isoformat(),
