@@ -1495,7 +1495,11 @@ DETAIL_HEADER = [
 RUN_LOCK_KEY = 0x76617277  # 'varw': the PostgreSQL advisory lock of the daily run
 
 
-class RunLocked(RuntimeError):
+class RunRefused(RuntimeError):
+    """A daily run that must not start: another holds the lock, or a later day already ran."""
+
+
+class RunLocked(RunRefused):
     """Another daily run holds the lock."""
 
 
@@ -1561,6 +1565,17 @@ def daily_run(
     result = RunResult(run_date, dry_run, 0, 0, 0, counts)
 
     def body():
+        later = (
+            DailyRun.objects.filter(run_date__gt=run_date, dry_run=False)
+            .order_by("-run_date")
+            .values_list("run_date", flat=True)
+            .first()
+        )
+        if later is not None and not dry_run:
+            raise RunRefused(
+                f"the day {later.isoformat()} has already run; days run in order, so "
+                f"{run_date.isoformat()} would act on later facts (a --dry-run is allowed)"
+            )
         result.holds_released = holds_release(run_date, creditor=creditor, actor=actor)
         if result.holds_released:
             counts["holds ended"] += result.holds_released

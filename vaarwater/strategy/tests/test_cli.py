@@ -123,3 +123,14 @@ def test_vaarwater_command_end_to_end(cli_env, tmp_path):
     assert "stored WATER strategy test v2" in result.stdout  # v1: the shipped one
     result = cli("run-day", "--date", "2026-11-23", "--dry-run")
     assert "dry run: nothing was saved" in result.stdout
+
+
+def test_days_run_in_order(load_strategy, make_debtor):
+    load_strategy()
+    make_debtor(due=date(2026, 10, 1))
+    run("run-day", "--date", "2026-10-10")
+    with pytest.raises(CommandError, match="2026-10-10 has already run; days run in order"):
+        run("run-day", "--date", "2026-10-09")
+    out, _ = run("run-day", "--date", "2026-10-09", "--dry-run")  # a look back is fine
+    assert "dry run" in out
+    run("run-day", "--date", "2026-10-10")  # the same day again is fine (and does nothing)

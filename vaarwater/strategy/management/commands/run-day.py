@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from vaarwater.core.events import Actor
 from vaarwater.ledger.models import Creditor
-from vaarwater.strategy.run import DEFAULT_CHUNK, RunLocked, daily_run, summary_lines
+from vaarwater.strategy.run import DEFAULT_CHUNK, RunRefused, daily_run, summary_lines
 
 
 def _day(text: str) -> date:
@@ -53,7 +53,7 @@ class Command(BaseCommand):
                 actor=Actor.system("dagelijkse run"),
                 detail_file=Path(detail) if detail else None,
             )
-        except RunLocked as locked:
-            raise CommandError(str(locked)) from None
+        except RunRefused as refused:
+            raise CommandError(str(refused)) from None
         for line in summary_lines(result):
             self.stdout.write(line)
