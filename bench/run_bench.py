@@ -352,24 +352,34 @@ def measure_floor(dbs: BenchDatabases, opts, day1: dict) -> dict:
 
 
 def measure_profile(dbs: BenchDatabases, opts) -> dict:
+    """Profile day D + ``--profile-day`` - 1; the days before it run first, untimed."""
+    from vaarwater.strategy.run import daily_run
+
     from .run_profile import profiled_run
 
     name = dbs.copy("profile")
     use(name)
     ensure_strategy(opts.day)
+    profiled = opts.day + timedelta(days=opts.profile_day - 1)
+    for n in range(opts.profile_day - 1):
+        before = opts.day + timedelta(days=n)
+        log(f"where the time goes: first daily_run({before}), not profiled")
+        daily_run(run_date=before, chunk_size=opts.chunk_size)
+        _vacuum("ANALYZE")
     dbs.before_timing()
     log(
-        f"where the time goes: daily_run({opts.day}) with phase timers, "
+        f"where the time goes: daily_run({profiled}) with phase timers, "
         f"cProfile on the first {opts.profile_chunks} chunk(s)"
     )
-    out_dir = opts.var_dir / "run" / str(opts.debtors)
+    out_dir = opts.var_dir / "run" / str(opts.debtors) / profiled.isoformat()
     result = profiled_run(
-        run_date=opts.day,
+        run_date=profiled,
         chunk_size=opts.chunk_size,
         cprofile_chunks=opts.profile_chunks,
         out_dir=out_dir,
         log=log,
     )
+    result["day"] = profiled.isoformat()
     use("postgres")
     if not opts.keep:
         dbs.drop(name)
@@ -405,6 +415,12 @@ def parse_args(argv=None):
         type=int,
         default=10,
         help="chunks of the profiled run that also run under cProfile (0: none)",
+    )
+    parser.add_argument(
+        "--profile-day",
+        type=int,
+        default=1,
+        help="profile day D + N - 1 (default 1: D itself); the days before run first",
     )
     parser.add_argument(
         "--only",
@@ -503,11 +519,15 @@ def main(argv=None) -> int:
     data = json.loads(results_path.read_text()) if results_path.exists() else {"runs": []}
     data["machine"] = machine_facts(opts.var_dir, dbs.server_version())
 
-    parts = ("engine", "orm", "floor", "profile")
+    parts = ("engine", "orm", "floor")
     earlier = [r for r in data["runs"] if (r["size"], r.get("run_date")) == (run["size"], day)]
+    run["profiles"] = {}
     if earlier and earlier[-1].get("code") == run["code"]:
         # A partial run (--only) of the same code completes the earlier record.
         run.update({k: v for k, v in earlier[-1].items() if k in parts and k not in opts.only})
+        run["profiles"] = dict(earlier[-1].get("profiles") or {})
+        if earlier[-1].get("profile"):  # results written before profiles were kept per day
+            run["profiles"].setdefault(day, earlier[-1]["profile"])
 
     def save():
         # One record per size and day: the latest measurement.
@@ -546,7 +566,8 @@ def main(argv=None) -> int:
         run["floor"] = measure_floor(dbs, opts, day1)
         save()
     if "profile" in opts.only:
-        run["profile"] = measure_profile(dbs, opts)
+        profile = measure_profile(dbs, opts)
+        run["profiles"][profile["day"]] = profile
         save()
     save()
     if not opts.keep:

@@ -118,9 +118,9 @@ def case_select_sql(strategy) -> str:
               AND e.creditor_id = %(creditor)s
             GROUP BY e.debtor_id HAVING SUM(e.amount_cents) > 0
         )
-        SELECT d.creditor_id, d.id, 'open', %(day)s, '', %(version)s,
-               {_variant_sql(strategy)}, o.draw, {segment}, {path}, o.anchor_due, 1,
-               %(day)s, %(day)s, now()
+        SELECT d.creditor_id, d.id AS debtor_id, 'open', %(day)s, '', %(version)s,
+               {_variant_sql(strategy)} AS variant, o.draw, {segment} AS segment,
+               {path} AS path, o.anchor_due, 1, %(day)s, %(day)s, now()
         FROM candidates c
         JOIN {Debtor._meta.db_table} d ON d.id = c.debtor_id
         CROSS JOIN LATERAL (

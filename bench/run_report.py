@@ -218,8 +218,7 @@ def _run_block(run: dict) -> list[str]:
             f"decision from either ({a['different']:,} differ).",
             "",
         ]
-    profile = run.get("profile")
-    if profile:
+    for profile in sorted((run.get("profiles") or {}).values(), key=lambda p: p["day"]):
         out += _profile_block(profile)
     prep = run.get("prepared") or {}
     if prep:
@@ -236,14 +235,19 @@ def _run_block(run: dict) -> list[str]:
 
 
 def _profile_block(profile: dict) -> list[str]:
+    which = (
+        f"the {profile['measured_chunks']:,} chunks that ran without cProfile (the first "
+        f"{profile['cprofile_chunks']} ran under it)"
+        if not profile.get("phases_under_cprofile")
+        else "the chunks, all of which ran under cProfile (slower in Python)"
+    )
     out = [
-        "#### Where the time goes",
+        f"#### Where the time goes, {profile.get('day', '')}",
         "",
         f"The engine again on a fresh copy, with phase timers: {profile['seconds']:,.1f} s for "
-        f"{profile['chunks']:,} chunks. The phase times below cover the "
-        f"{profile['measured_chunks']:,} chunks that ran without cProfile (the first "
-        f"{profile['cprofile_chunks']} ran under it). SQL = time in statements (round trip and "
-        "server work); Python = the rest.",
+        f"{profile['chunks']:,} chunks. The phase times below cover {which}. SQL = time in "
+        "statements and COPY (round trip and server work, the deferred foreign-key checks of "
+        "`COMMIT` included); Python = the rest.",
         "",
         "| phase | seconds | SQL s | statements | Python s |",
         "|---|--:|--:|--:|--:|",
