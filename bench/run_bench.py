@@ -518,6 +518,7 @@ def main(argv=None) -> int:
     results_path = opts.var_dir / "run-results.json"
     data = json.loads(results_path.read_text()) if results_path.exists() else {"runs": []}
     data["machine"] = machine_facts(opts.var_dir, dbs.server_version())
+    data["machine"]["pg_settings"] = dbs.server_settings()
 
     parts = ("engine", "orm", "floor")
     earlier = [r for r in data["runs"] if (r["size"], r.get("run_date")) == (run["size"], day)]
@@ -525,9 +526,12 @@ def main(argv=None) -> int:
     if earlier and earlier[-1].get("code") == run["code"]:
         # A partial run (--only) of the same code completes the earlier record.
         run.update({k: v for k, v in earlier[-1].items() if k in parts and k not in opts.only})
-        run["profiles"] = dict(earlier[-1].get("profiles") or {})
+        run["profiles"] = {
+            key: {**value, "day": value.get("day", key)}
+            for key, value in (earlier[-1].get("profiles") or {}).items()
+        }
         if earlier[-1].get("profile"):  # results written before profiles were kept per day
-            run["profiles"].setdefault(day, earlier[-1]["profile"])
+            run["profiles"].setdefault(day, {**earlier[-1]["profile"], "day": day})
 
     def save():
         # One record per size and day: the latest measurement.

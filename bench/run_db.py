@@ -62,6 +62,14 @@ class BenchDatabases:
     def server_version(self) -> str:
         return self._admin_value("SHOW server_version")
 
+    def server_settings(self) -> dict:
+        """The settings that matter most here, as the server has them."""
+        import psycopg
+
+        names = ("autovacuum", "jit", "shared_buffers", "work_mem", "synchronous_commit")
+        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+            return {name: conn.execute(f"SHOW {name}").fetchone()[0] for name in names}
+
     def exists(self, db: str) -> bool:
         return bool(self._admin_value("SELECT 1 FROM pg_database WHERE datname = %s", [db]))
 

@@ -117,12 +117,18 @@ def case_select_sql(strategy) -> str:
             WHERE (e.invoice_id IS NULL OR i.due_date < %(day)s)
               AND e.creditor_id = %(creditor)s
             GROUP BY e.debtor_id HAVING SUM(e.amount_cents) > 0
+        ),
+        -- read once, before the insert: a per-row lookup in the table being inserted into
+        -- could scan every row inserted so far
+        closed AS MATERIALIZED (
+            SELECT DISTINCT debtor_id FROM {Case._meta.db_table} WHERE status = 'closed'
         )
         SELECT d.creditor_id, d.id AS debtor_id, 'open', %(day)s, '', %(version)s,
                {_variant_sql(strategy)} AS variant, o.draw, {segment} AS segment,
                {path} AS path, o.anchor_due, 1, %(day)s, %(day)s, now()
         FROM candidates c
         JOIN {Debtor._meta.db_table} d ON d.id = c.debtor_id
+        LEFT JOIN closed ON closed.debtor_id = c.debtor_id
         CROSS JOIN LATERAL (
             SELECT
                 coalesce(sum(y.open) FILTER (WHERE y.due_date < %(day)s), 0)
@@ -130,26 +136,28 @@ def case_select_sql(strategy) -> str:
                 min(y.due_date) FILTER (WHERE y.due_date < %(late_before)s) AS anchor_due,
                 %(day)s - min(y.due_date) FILTER (WHERE y.due_date < %(day)s) AS dpd,
                 count(*) FILTER (WHERE y.due_date < %(day)s) AS items,
-                NOT EXISTS (SELECT 1 FROM {Case._meta.db_table} k
-                            WHERE k.debtor_id = c.debtor_id AND k.status = 'closed')
-                    AS first_time,
+                closed.debtor_id IS NULL AS first_time,
                 (abs(hashtext(c.debtor_id::text)) %% 1000000) / 10000.0 AS draw
             FROM (
-                -- open per invoice; the NULL invoice holds minus the unallocated credit
-                SELECT t.invoice_id, max(i.due_date) AS due_date, sum(t.amount) AS open
+                -- open per invoice; the NULL invoice holds minus the unallocated credit;
+                -- due dates looked up only for what is still open
+                SELECT t.invoice_id, i.due_date, t.open
                 FROM (
-                    SELECT invoice_id, amount_cents AS amount
-                      FROM {entries} WHERE debtor_id = c.debtor_id
-                    UNION ALL
-                    SELECT invoice_id, -amount_cents FROM {allocations}
-                     WHERE debtor_id = c.debtor_id
-                    UNION ALL
-                    SELECT NULL, amount_cents FROM {allocations}
-                     WHERE debtor_id = c.debtor_id
+                    SELECT u.invoice_id, sum(u.amount) AS open
+                    FROM (
+                        SELECT invoice_id, amount_cents AS amount
+                          FROM {entries} WHERE debtor_id = c.debtor_id
+                        UNION ALL
+                        SELECT invoice_id, -amount_cents FROM {allocations}
+                         WHERE debtor_id = c.debtor_id
+                        UNION ALL
+                        SELECT NULL, amount_cents FROM {allocations}
+                         WHERE debtor_id = c.debtor_id
+                    ) u
+                    GROUP BY u.invoice_id
+                    HAVING sum(u.amount) <> 0
                 ) t
                 LEFT JOIN {invoices} i ON i.id = t.invoice_id
-                GROUP BY t.invoice_id
-                HAVING sum(t.amount) <> 0
             ) y
         ) o
         WHERE o.claim > 0 AND o.anchor_due IS NOT NULL

@@ -218,7 +218,7 @@ def _run_block(run: dict) -> list[str]:
             f"decision from either ({a['different']:,} differ).",
             "",
         ]
-    for profile in sorted((run.get("profiles") or {}).values(), key=lambda p: p["day"]):
+    for profile in sorted((run.get("profiles") or {}).values(), key=lambda p: p.get("day", "")):
         out += _profile_block(profile)
     prep = run.get("prepared") or {}
     if prep:
@@ -255,7 +255,8 @@ def _profile_block(profile: dict) -> list[str]:
     for row in profile["phases"]:
         out.append(
             f"| {PHASE_NOTES.get(row['phase'], row['phase'])} | {row['seconds']:,.2f} | "
-            f"{row['sql_seconds']:,.2f} | {row['queries']:,} | {row['python_seconds']:,.2f} |"
+            f"{row['sql_seconds']:,.2f} | {row['queries']:,} | "
+            f"{max(0.0, row['python_seconds']):,.2f} |"
         )
     out += [
         "",
@@ -282,7 +283,7 @@ def _profile_block(profile: dict) -> list[str]:
                 "| function | calls | own s | cumulative s |",
                 "|---|--:|--:|--:|",
             ]
-            for row in rows[:8]:
+            for row in rows[:6]:
                 out.append(
                     f"| `{row['function']}` | {row['calls']:,} | {row['tottime']:,.3f} | "
                     f"{row['cumtime']:,.3f} |"
@@ -305,8 +306,14 @@ def results_block(data: dict) -> str:
         f"- Disk (var/bench): {m.get('disk', '?')}",
         f"- OS: {m.get('os', '?')}",
         f"- Python {m.get('python', '?')}, Django {m.get('django', '?')}, "
-        f"psycopg {m.get('psycopg', '?')}, PostgreSQL {m.get('postgresql') or '?'} "
-        "(default server settings)",
+        f"psycopg {m.get('psycopg', '?')}, PostgreSQL {m.get('postgresql') or '?'}"
+        + (
+            " ("
+            + ", ".join(f"{k} {v}" for k, v in m["pg_settings"].items())
+            + "; the bench changes none of them)"
+            if m.get("pg_settings")
+            else ""
+        ),
         "",
         END,
     ]

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "vaarwater.ledger",
     "vaarwater.strategy",
     "vaarwater.contact",
+    "vaarwater.portal",
     "vaarwater.workspace",
 ]
 
@@ -106,7 +107,22 @@ STATIC_ROOT = VAR_DIR / "static"
 LOGIN_URL = "admin:login"
 LOGIN_REDIRECT_URL = "/"
 
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# The address debtors and providers reach this installation at: personal links in messages,
+# List-Unsubscribe, and the delivery-webhook URLs handed to SMS/WhatsApp providers.
+PUBLIC_URL = env.str("PUBLIC_URL", "http://127.0.0.1:8000")
+
+# Embedded default: every email is written as a file under var/mail (nothing leaves the laptop).
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = env.path("EMAIL_FILE_PATH", VAR_DIR / "mail")
+EMAIL_HOST = env.str("EMAIL_HOST", "127.0.0.1")
+EMAIL_PORT = env.int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", 30)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", "Vaarwater <noreply@vaarwater.localhost>")
+# Shared secret for the signed email-event webhook (bounces/deliveries from a mail relay).
+EMAIL_WEBHOOK_SECRET = env.str("EMAIL_WEBHOOK_SECRET", "dev-email-webhook-secret")
 
 # Celery: without a broker, tasks run in-process (the embedded default).
 CELERY_BROKER_URL = env.str("BROKER_URL") or "memory://"

@@ -27,6 +27,40 @@ class MessageStatus(models.TextChoices):
     CANCELLED = "cancelled", _("cancelled")
 
 
+# Every status a message may move to from its current one; anything else is refused.
+# A provider may report delivery before our own "sent" commit lands (a fast webhook), and a
+# late bounce after "delivered" (email), so those moves are allowed too.
+TRANSITIONS: dict[str, set[str]] = {
+    MessageStatus.QUEUED: {MessageStatus.SENDING, MessageStatus.CANCELLED},
+    MessageStatus.SENDING: {
+        MessageStatus.SENT,
+        MessageStatus.QUEUED,  # a retry after a temporary provider error or an interruption
+        MessageStatus.FAILED,
+        MessageStatus.BOUNCED,
+        MessageStatus.DELIVERED,
+        MessageStatus.READ,
+    },
+    MessageStatus.SENT: {
+        MessageStatus.DELIVERED,
+        MessageStatus.READ,
+        MessageStatus.FAILED,
+        MessageStatus.BOUNCED,
+    },
+    MessageStatus.DELIVERED: {MessageStatus.READ, MessageStatus.BOUNCED},
+    MessageStatus.READ: set(),
+    MessageStatus.FAILED: set(),
+    MessageStatus.BOUNCED: set(),
+    MessageStatus.CANCELLED: set(),
+}
+FINAL = {MessageStatus.READ, MessageStatus.FAILED, MessageStatus.BOUNCED, MessageStatus.CANCELLED}
+
+
+class TimeBand(models.TextChoices):
+    MORNING = "morning", _("morning (07:00-12:00)")
+    AFTERNOON = "afternoon", _("afternoon (12:00-17:00)")
+    EVENING = "evening", _("evening (17:00-20:00)")
+
+
 class Message(models.Model):
     """One outgoing message. ``idempotency_key`` makes planning and sending it happen once."""
 
@@ -51,6 +85,33 @@ class Message(models.Model):
     not_before = models.DateTimeField(_("not before"), help_text="the earliest allowed moment")
     idempotency_key = models.CharField(max_length=200, unique=True)
     context = models.JSONField(default=dict, blank=True, help_text="amounts, dates, references")
+    # Why this channel and time (the "best channel" model's explanation, or a fallback's).
+    why = models.TextField(_("why this channel"), blank=True, default="")
+    fallback_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="fallbacks"
+    )
+    # What was sent, fixed when the message is first rendered (so a retry sends the same).
+    recipient = models.CharField(_("to"), max_length=254, blank=True, default="")
+    subject = models.CharField(_("subject"), max_length=200, blank=True, default="")
+    body_text = models.TextField(_("text"), blank=True, default="")
+    body_html = models.TextField(blank=True, default="")
+    rendered_at = models.DateTimeField(null=True, blank=True)
+    # Sending: the claim (queued → sending) commits before the provider is called.
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    provider = models.CharField(_("provider"), max_length=32, blank=True, default="")
+    provider_id = models.CharField(_("provider reference"), max_length=128, blank=True, default="")
+    error = models.TextField(_("last error"), blank=True, default="")
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+    # The first response this message led to (link opened, payment, reply, answered call).
+    responded_at = models.DateTimeField(_("responded at"), null=True, blank=True)
+    response_kind = models.CharField(max_length=16, blank=True, default="")
+    # Letters: the day's print batch that took this letter to the print house.
+    print_batch = models.ForeignKey(
+        "contact.PrintBatch", null=True, blank=True, on_delete=models.PROTECT, related_name="letters"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -60,6 +121,14 @@ class Message(models.Model):
             models.Index(fields=["debtor", "not_before"], name="message_debtor_idx"),
             models.Index(
                 fields=["not_before"], condition=Q(status="queued"), name="message_queued_idx"
+            ),
+            models.Index(
+                fields=["claimed_at"], condition=Q(status="sending"), name="message_sending_idx"
+            ),
+            models.Index(
+                fields=["provider", "provider_id"],
+                condition=~Q(provider_id=""),
+                name="message_provider_idx",
             ),
         ]
         verbose_name = _("message")
@@ -112,3 +181,148 @@ class CallTask(models.Model):
 
     def __str__(self):
         return f"call {self.debtor_id} {self.window_start:%Y-%m-%d %H:%M}"
+
+
+class DeliveryEvent(models.Model):
+    """One status report about a message, from our sender or the provider's webhook.
+
+    ``provider_event_id`` is unique per provider, so a replayed webhook records nothing new.
+    """
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="deliveries")
+    status = models.CharField(_("status"), max_length=16, choices=MessageStatus.choices)
+    source = models.CharField(_("source"), max_length=32)  # "sender", "twilio", "whatsapp", …
+    provider_event_id = models.CharField(max_length=200, blank=True, default="")
+    detail = models.TextField(_("detail"), blank=True, default="")
+    data = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(_("at"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "provider_event_id"],
+                condition=~Q(provider_event_id=""),
+                name="delivery_event_once",
+            )
+        ]
+        verbose_name = _("delivery event")
+        verbose_name_plural = _("delivery events")
+
+    def __str__(self):
+        return f"{self.message_id} {self.status} ({self.source})"
+
+
+class OptOut(models.Model):
+    """A debtor said: no more messages on this channel (STOP, unsubscribe, portal, agent)."""
+
+    creditor = models.ForeignKey(
+        "ledger.Creditor", on_delete=models.PROTECT, related_name="+", db_constraint=False
+    )
+    debtor = models.ForeignKey("ledger.Debtor", on_delete=models.CASCADE, related_name="opt_outs")
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    source = models.CharField(_("source"), max_length=32)
+    reason = models.TextField(_("reason"), blank=True, default="")
+    since = models.DateTimeField(_("since"))
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["debtor", "channel"],
+                condition=Q(ended_at__isnull=True),
+                name="opt_out_once",
+            )
+        ]
+        verbose_name = _("opt-out")
+        verbose_name_plural = _("opt-outs")
+
+    def __str__(self):
+        return f"{self.debtor_id} {self.channel} opt-out"
+
+
+class InboundMessage(models.Model):
+    """A message a debtor sent us (an SMS or WhatsApp reply), once per provider id."""
+
+    creditor = models.ForeignKey(
+        "ledger.Creditor", on_delete=models.PROTECT, related_name="+", db_constraint=False
+    )
+    debtor = models.ForeignKey(
+        "ledger.Debtor", null=True, blank=True, on_delete=models.PROTECT, related_name="replies"
+    )
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    sender = models.CharField(_("from"), max_length=254)
+    body = models.TextField(_("text"), blank=True, default="")
+    provider_id = models.CharField(max_length=128)
+    in_reply_to = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="replies"
+    )
+    received_at = models.DateTimeField(_("received at"))
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "provider_id"], name="inbound_once")
+        ]
+        verbose_name = _("reply")
+        verbose_name_plural = _("replies")
+
+    def __str__(self):
+        return f"{self.channel} from {self.sender}"
+
+
+class MessageTemplate(models.Model):
+    """A creditor's own wording for one template, channel and language.
+
+    Without one, the shipped default (files under ``contact/templates/contact/messages``) is used.
+    """
+
+    creditor = models.ForeignKey(
+        "ledger.Creditor", on_delete=models.CASCADE, related_name="message_templates"
+    )
+    key = models.CharField(_("template"), max_length=64)
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    language = models.CharField(_("language"), max_length=2)
+    subject = models.CharField(_("subject"), max_length=200, blank=True, default="")
+    body = models.TextField(_("text"))
+    updated_by = models.CharField(max_length=150, blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["key", "channel", "language"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["creditor", "key", "channel", "language"], name="template_unique"
+            )
+        ]
+        verbose_name = _("message template")
+        verbose_name_plural = _("message templates")
+
+    def __str__(self):
+        return f"{self.key} {self.channel} {self.language}"
+
+
+class PrintBatch(models.Model):
+    """One day's letters for the print house: one merged PDF and a CSV manifest."""
+
+    creditor = models.ForeignKey(
+        "ledger.Creditor", on_delete=models.PROTECT, related_name="+", db_constraint=False
+    )
+    day = models.DateField(_("day"))
+    pdf_path = models.CharField(max_length=500)
+    manifest_path = models.CharField(max_length=500)
+    letters_count = models.PositiveIntegerField(default=0)
+    pages_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-day"]
+        constraints = [
+            models.UniqueConstraint(fields=["creditor", "day"], name="print_batch_once")
+        ]
+        verbose_name = _("print batch")
+        verbose_name_plural = _("print batches")
+
+    def __str__(self):
+        return f"print batch {self.day}"

@@ -1,0 +1,1 @@
+"""Channel adapters: one sub-package per provider; the rest of the code sees ``base.Adapter``."""

@@ -1,0 +1,1 @@
+"""The debtor's own pages, reached through a personal link (no models beyond access tokens)."""
