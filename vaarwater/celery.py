@@ -12,3 +12,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vaarwater.settings")
 app = Celery("vaarwater")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# The outbox: due messages leave within a minute of their allowed moment.
+app.conf.beat_schedule = {
+    "outbox-dispatch": {"task": "contact.dispatch", "schedule": 60.0},
+}

@@ -246,8 +246,13 @@ class InboundMessage(models.Model):
     """A message a debtor sent us (an SMS or WhatsApp reply), once per provider id."""
 
     creditor = models.ForeignKey(
-        "ledger.Creditor", on_delete=models.PROTECT, related_name="+", db_constraint=False
-    )
+        "ledger.Creditor",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+    )  # empty when the sender is unknown
     debtor = models.ForeignKey(
         "ledger.Debtor", null=True, blank=True, on_delete=models.PROTECT, related_name="replies"
     )
