@@ -58,6 +58,21 @@ class Creditor(models.Model):
         help_text=_("If not, 21% VAT may be added to collection costs (WIK)."),
     )
     iban = models.CharField(_("collection account IBAN"), max_length=34, blank=True)
+    # Letterhead: what a printed letter shows about the sender (see ``creditor letterhead``).
+    bic = models.CharField(_("BIC"), max_length=11, blank=True)
+    logo = models.BinaryField(_("logo"), blank=True, default=b"")
+    logo_type = models.CharField(
+        _("logo type"),
+        max_length=16,
+        blank=True,
+        choices=[("image/svg+xml", "SVG"), ("image/png", "PNG")],
+    )
+    address = models.TextField(
+        _("postal address"), blank=True, help_text=_("The sender block of a letter, one line each.")
+    )
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    email = models.CharField(_("email"), max_length=254, blank=True)
+    website = models.CharField(_("website"), max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = CreditorQuerySet.as_manager()
