@@ -119,8 +119,8 @@ def next_allowed_moment(moment: datetime, *, channel: str, start: str, end: str)
     ...                     start="08:00", end="20:00").isoformat()
     '2026-11-25T08:00:00+01:00'
     >>> next_allowed_moment(datetime(2026, 12, 24, 21, 0, tzinfo=tz), channel="sms",
-    ...                     start="08:00", end="20:00").isoformat()  # Christmas, then Boxing Day
-    '2026-12-27T08:00:00+01:00'
+    ...                     start="08:00", end="20:00").isoformat()  # Christmas, Boxing Day, Sunday
+    '2026-12-28T08:00:00+01:00'
     """
     local = moment.astimezone(TZ)
     opens, closes = _clock(start), _clock(end)
@@ -167,14 +167,18 @@ def send_rules_check(message: Message, now: datetime) -> tuple[datetime, str] | 
     today = _sent_since(message.debtor_id, day_start, message.pk)
     if today >= caps.per_day:
         nxt = next_allowed_moment(
-            day_start + timedelta(days=1), channel=message.channel, start=hours.start,
+            day_start + timedelta(days=1),
+            channel=message.channel,
+            start=hours.start,
             end=hours.end,
         )
         return nxt, f"al {today} bericht(en) vandaag verstuurd (maximum {caps.per_day} per dag)"
     week = _sent_since(message.debtor_id, day_start - timedelta(days=6), message.pk)
     if week >= caps.per_week:
         nxt = next_allowed_moment(
-            day_start + timedelta(days=1), channel=message.channel, start=hours.start,
+            day_start + timedelta(days=1),
+            channel=message.channel,
+            start=hours.start,
             end=hours.end,
         )
         return nxt, f"al {week} berichten in 7 dagen (maximum {caps.per_week} per week)"
@@ -355,9 +359,7 @@ def _claim(message_id: int, now: datetime) -> Message | str:
             return "opted out"
         address = channel_address(message.debtor, message.channel)
         if address is None:
-            _fall_back(
-                message, now, f"geen geldig adres voor {CHANNEL_NAMES[message.channel]}"
-            )
+            _fall_back(message, now, f"geen geldig adres voor {CHANNEL_NAMES[message.channel]}")
             return "no address"
         wait = send_rules_check(message, now)
         if wait is not None:
@@ -403,8 +405,12 @@ def _record_sent(message_id: int, provider_id: str, detail: str, at: datetime) -
         message.save(update_fields=["provider_id", "error", "updated_at"])
         if message.status == MessageStatus.SENDING:
             message_transition(
-                message=message, to=MessageStatus.SENT, source="outbox", at=at,
-                detail=detail, data={"provider_id": provider_id},
+                message=message,
+                to=MessageStatus.SENT,
+                source="outbox",
+                at=at,
+                detail=detail,
+                data={"provider_id": provider_id},
             )
         elif message.sent_at is None:  # a fast webhook already moved it on
             Message.objects.filter(pk=message.pk).update(sent_at=at)
@@ -418,7 +424,10 @@ def _record_temporary(message_id: int, reason: str, now: datetime) -> str:
             return f"not sending ({message.status})"
         if message.attempts >= MAX_ATTEMPTS:
             message_transition(
-                message=message, to=MessageStatus.FAILED, source="outbox", at=now,
+                message=message,
+                to=MessageStatus.FAILED,
+                source="outbox",
+                at=now,
                 detail=f"opgegeven na {message.attempts} pogingen: {reason}",
             )
             return "failed"
@@ -427,7 +436,10 @@ def _record_temporary(message_id: int, reason: str, now: datetime) -> str:
         message.not_before = now + wait
         message.save(update_fields=["error", "not_before", "updated_at"])
         message_transition(
-            message=message, to=MessageStatus.QUEUED, source="outbox", at=now,
+            message=message,
+            to=MessageStatus.QUEUED,
+            source="outbox",
+            at=now,
             detail=f"tijdelijke fout, nieuwe poging over {int(wait.total_seconds() // 60)} min: "
             f"{reason}",
         )
@@ -500,11 +512,7 @@ def _fall_back(message: Message, now: datetime, why: str, *, cancel: bool = True
             reason=f"{why}; geen ander kanaal bereikbaar",
         )
         return None
-    context = {
-        k: v
-        for k, v in message.context.items()
-        if k not in ("unsubscribe_url",)
-    }
+    context = {k: v for k, v in message.context.items() if k not in ("unsubscribe_url",)}
     try:
         with transaction.atomic():
             fallback = Message.objects.create(
@@ -570,7 +578,10 @@ def message_recover(*, message_id: int, now: datetime | None = None) -> str:
             message.provider_id = found
             message.save(update_fields=["provider_id", "updated_at"])
             message_transition(
-                message=message, to=MessageStatus.SENT, source="outbox", at=now,
+                message=message,
+                to=MessageStatus.SENT,
+                source="outbox",
+                at=now,
                 detail="na een onderbreking bij de aanbieder teruggevonden; niet opnieuw verstuurd",
                 data={"provider_id": found},
             )
@@ -579,12 +590,18 @@ def message_recover(*, message_id: int, now: datetime | None = None) -> str:
             message.not_before = now
             message.save(update_fields=["not_before", "updated_at"])
             message_transition(
-                message=message, to=MessageStatus.QUEUED, source="outbox", at=now,
+                message=message,
+                to=MessageStatus.QUEUED,
+                source="outbox",
+                at=now,
                 detail="verzending onderbroken; de aanbieder heeft het bericht niet: opnieuw",
             )
             return "requeued"
         message_transition(
-            message=message, to=MessageStatus.FAILED, source="outbox", at=now,
+            message=message,
+            to=MessageStatus.FAILED,
+            source="outbox",
+            at=now,
             detail="verzending onderbroken en de aanbieder kan niet zeggen of het bericht "
             "aankwam; niet opnieuw verstuurd om dubbel versturen te voorkomen",
         )
@@ -649,19 +666,30 @@ def delivery_record(
     """
     with transaction.atomic():
         message = _locked(message.pk)
-        if provider_event_id and DeliveryEvent.objects.filter(
-            source=source, provider_event_id=provider_event_id
-        ).exists():
+        if (
+            provider_event_id
+            and DeliveryEvent.objects.filter(
+                source=source, provider_event_id=provider_event_id
+            ).exists()
+        ):
             return False
         if status in TRANSITIONS.get(message.status, set()):
             message_transition(
-                message=message, to=status, source=source, at=at, detail=detail, data=data,
+                message=message,
+                to=status,
+                source=source,
+                at=at,
+                detail=detail,
+                data=data,
                 provider_event_id=provider_event_id,
             )
         else:
             DeliveryEvent.objects.create(
-                message=message, status=status, source=source,
-                provider_event_id=provider_event_id, at=at,
+                message=message,
+                status=status,
+                source=source,
+                provider_event_id=provider_event_id,
+                at=at,
                 detail=(detail + " " if detail else "")
                 + f"(bericht is al {STATUS_NAMES.get(message.status, message.status)})",
                 data=data or {},
@@ -674,7 +702,12 @@ def delivery_record(
 
 
 def opt_out_record(
-    *, debtor: Debtor, channel: str, source: str, reason: str = "", at: datetime | None = None,
+    *,
+    debtor: Debtor,
+    channel: str,
+    source: str,
+    reason: str = "",
+    at: datetime | None = None,
     actor: Actor | None = None,
 ) -> OptOut:
     """Record that a debtor wants no more messages on a channel; queued ones are cancelled."""
@@ -686,8 +719,12 @@ def opt_out_record(
         if existing:
             return existing
         row = OptOut.objects.create(
-            creditor_id=debtor.creditor_id, debtor=debtor, channel=channel, source=source,
-            reason=reason, since=at,
+            creditor_id=debtor.creditor_id,
+            debtor=debtor,
+            channel=channel,
+            source=source,
+            reason=reason,
+            since=at,
         )
         event_record(
             creditor=debtor.creditor_id,
@@ -756,8 +793,11 @@ def inbound_record(
         )
         if body.strip().lower().rstrip(".!") in STOP_WORDS:
             opt_out_record(
-                debtor=debtor, channel=channel, source=f"{channel}-stop",
-                reason=f"antwoordde '{body.strip()[:20]}'", at=received_at,
+                debtor=debtor,
+                channel=channel,
+                source=f"{channel}-stop",
+                reason=f"antwoordde '{body.strip()[:20]}'",
+                at=received_at,
             )
         elif last is not None:
             from .learning import response_record

@@ -35,7 +35,8 @@ from django.db import connection, transaction
 from django.db.models import Max, Q, Sum
 from django.utils import timezone
 
-from vaarwater.contact.models import CallTask, Message, MessageStatus
+from vaarwater.contact.learning import choose, debtor_history, segment_priors
+from vaarwater.contact.models import CallTask, Message, MessageStatus, OptOut
 from vaarwater.core.db import instances_insert, rows_update
 from vaarwater.core.events import Actor, event_fields
 from vaarwater.core.models import Event
@@ -288,6 +289,13 @@ class Chunk:
             debtor_id__in=ids, invalid_since__isnull=True
         ).values_list("debtor_id", "kind", "value"):
             self.points[debtor_id].append((kind, value))
+        self.opted_out: dict[int, set[str]] = defaultdict(set)
+        for debtor_id, channel in OptOut.objects.filter(
+            debtor_id__in=ids, ended_at__isnull=True
+        ).values_list("debtor_id", "channel"):
+            self.opted_out[debtor_id].add(channel)
+        # What earlier messages led to, as known at the start of the run's day.
+        self.history = debtor_history(ids, now=datetime.combine(self.on, time.min, TZ))
         cases = Case.objects.filter(debtor_id__in=ids).exclude(status=CaseStatus.CLOSED)
         if connection.features.has_select_for_update:
             cases = cases.select_for_update()
@@ -355,6 +363,7 @@ class Chunk:
                 reachable.add("whatsapp")
         if debtor["street"] and debtor["postcode"] and debtor["city"]:
             reachable.add("letter")
+        reachable -= self.opted_out.get(debtor_id, set())
         creditor = self.creditors[debtor["creditor_id"]]
         return Facts(
             debtor=debtor,
@@ -863,13 +872,19 @@ class StepContext:
         reachable = self.fact.reachable
         order = self.settings.best_channel_order
         if wanted == "best":
-            for channel in order:
-                if channel in reachable:
-                    from vaarwater.contact.preferences import best_channel
-
-                    chosen, why = best_channel(self.fact.debtor["id"], reachable, order)
-                    return chosen, why
-            return None, "geen bereikbaar kanaal"
+            hours = self.settings.contact_hours
+            choice = choose(
+                history=self.chunk.history.get(self.case.debtor_id, {}),
+                priors=segment_priors(self.case.creditor_id, on=self.on),
+                segment=self.case.segment,
+                reachable=reachable,
+                order=order,
+                hours=(hours.start, hours.end),
+            )
+            if choice is None:
+                return None, "geen bereikbaar kanaal"
+            self.best_start = choice.start or None
+            return choice.channel, choice.why
         if wanted in reachable:
             return wanted, ""
         # A written reminder stays written (it counts as one for the municipal signal).
@@ -889,7 +904,7 @@ class StepContext:
         hh, mm = map(int, clock.split(":"))
         return datetime.combine(self.on, time(hh, mm), TZ)
 
-    def queue_message(self, channel, template, purpose, at, context=None):
+    def queue_message(self, channel, template, purpose, at, context=None, why=""):
         case = self.case
         self.w.messages.append(
             Message(
@@ -902,6 +917,7 @@ class StepContext:
                 purpose=purpose,
                 not_before=self.not_before(at),
                 idempotency_key=f"case-{case.pk}-{self.on.isoformat()}-{case.step_index}",
+                why=why,
                 context={
                     "case": case.reference,
                     "claim_cents": self.fact.claim,
@@ -916,6 +932,7 @@ class StepContext:
     # -- step handlers -----------------------------------------------------------------------
 
     def _message(self, wanted, template, purpose, at):
+        self.best_start = None
         channel, why = self.resolve(wanted)
         if channel is None:
             self.decide(Outcome.SKIPPED, why, template=template, data={"purpose": purpose})
@@ -924,7 +941,7 @@ class StepContext:
             return
         if purpose in ("reminder", "demand") and not self.payday_gate(channel):
             return
-        self.queue_message(channel, template, purpose, at)
+        self.queue_message(channel, template, purpose, at or self.best_start, why=why)
         detail = f"{CHANNEL_NAMES[channel]} '{template}' klaargezet" + (f" ({why})" if why else "")
         self.decide(
             Outcome.DONE, detail, channel=channel, template=template, data={"purpose": purpose}
@@ -1575,6 +1592,13 @@ def daily_run(
             raise RunRefused(
                 f"the day {later.isoformat()} has already run; days run in order, so "
                 f"{run_date.isoformat()} would act on later facts (a --dry-run is allowed)"
+            )
+        if not dry_run:
+            # Yesterday's payments teach the best-channel model which messages worked.
+            from vaarwater.contact.learning import payments_attribute
+
+            counts["payments counted as responses"] += payments_attribute(
+                on=run_date - timedelta(days=1)
             )
         result.holds_released = holds_release(run_date, creditor=creditor, actor=actor)
         if result.holds_released:
