@@ -1597,9 +1597,9 @@ def daily_run(
             # Yesterday's payments teach the best-channel model which messages worked.
             from vaarwater.contact.learning import payments_attribute
 
-            counts["payments counted as responses"] += payments_attribute(
-                on=run_date - timedelta(days=1)
-            )
+            answered = payments_attribute(on=run_date - timedelta(days=1))
+            if answered:
+                counts["payments counted as responses"] += answered
         result.holds_released = holds_release(run_date, creditor=creditor, actor=actor)
         if result.holds_released:
             counts["holds ended"] += result.holds_released

@@ -8,7 +8,6 @@ webhook (``contact.views.email_webhook``).
 
 import hashlib
 import smtplib
-import socket
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -58,10 +57,14 @@ class EmailAdapter(Adapter):
             if 500 <= exc.smtp_code < 600:
                 raise PermanentFailure(reason) from exc
             raise TemporaryFailure(reason) from exc
-        except (smtplib.SMTPException, OSError, socket.timeout) as exc:
+        except (TimeoutError, smtplib.SMTPException, OSError) as exc:
             raise TemporaryFailure(f"{exc.__class__.__name__}: {exc}") from exc
-        return Sent(provider_id=msg_id.strip("<>"), detail=f"aangenomen door {settings.EMAIL_HOST}"
-                    if "smtp" in settings.EMAIL_BACKEND else "weggeschreven")
+        return Sent(
+            provider_id=msg_id.strip("<>"),
+            detail=f"aangenomen door {settings.EMAIL_HOST}"
+            if "smtp" in settings.EMAIL_BACKEND
+            else "weggeschreven",
+        )
 
 
 def _text(value) -> str:
