@@ -111,6 +111,9 @@ LOGIN_REDIRECT_URL = "/"
 # List-Unsubscribe, and the delivery-webhook URLs handed to SMS/WhatsApp providers.
 PUBLIC_URL = env.str("PUBLIC_URL", "http://127.0.0.1:8000")
 
+# The portal asks a debtor to confirm contact details not confirmed for this many days.
+CONTACT_CONFIRM_AFTER_DAYS = env.int("CONTACT_CONFIRM_AFTER_DAYS", 180)
+
 # Embedded default: every email is written as a file under var/mail (nothing leaves the laptop).
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
 EMAIL_FILE_PATH = env.path("EMAIL_FILE_PATH", VAR_DIR / "mail")

@@ -110,7 +110,11 @@ class Message(models.Model):
     response_kind = models.CharField(max_length=16, blank=True, default="")
     # Letters: the day's print batch that took this letter to the print house.
     print_batch = models.ForeignKey(
-        "contact.PrintBatch", null=True, blank=True, on_delete=models.PROTECT, related_name="letters"
+        "contact.PrintBatch",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="letters",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -323,9 +327,7 @@ class PrintBatch(models.Model):
 
     class Meta:
         ordering = ["-day"]
-        constraints = [
-            models.UniqueConstraint(fields=["creditor", "day"], name="print_batch_once")
-        ]
+        constraints = [models.UniqueConstraint(fields=["creditor", "day"], name="print_batch_once")]
         verbose_name = _("print batch")
         verbose_name_plural = _("print batches")
 

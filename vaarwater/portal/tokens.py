@@ -43,7 +43,11 @@ def token_signed(token: str) -> bool:
 
 @transaction.atomic
 def access_token_issue(
-    *, creditor_id: int, debtor_id: int, case_id: int | None, now: datetime | None = None,
+    *,
+    creditor_id: int,
+    debtor_id: int,
+    case_id: int | None,
+    now: datetime | None = None,
     days: int = VALID_DAYS,
 ) -> str:
     """Return a new personal-link token for the debtor (and case), valid for ``days``."""

@@ -98,7 +98,11 @@ def case_file(case: Case) -> dict:
         "notice": LegalNotice.objects.filter(case=case).first(),
         "events": list(case_timeline(case)),
         "transitions": list(case.transitions.order_by("-on_date", "-id")),
-        "messages": list(Message.objects.filter(case=case).order_by("-not_before", "-id")),
+        "messages": list(
+            Message.objects.filter(case=case)
+            .prefetch_related("deliveries")
+            .order_by("-not_before", "-id")
+        ),
         "calls": list(CallTask.objects.filter(case=case).order_by("-window_start", "-id")),
     }
 
