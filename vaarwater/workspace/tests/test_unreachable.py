@@ -1,0 +1,46 @@
+"""The worklist of debtors whom no channel reaches."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.utils import timezone
+
+from vaarwater.contact.models import OptOut
+from vaarwater.ledger.models import ContactPoint
+from vaarwater.strategy.run import daily_run
+from vaarwater.strategy.tests.conftest import load_strategy, make_debtor  # noqa: F401
+
+from .factories import agent_for
+
+pytestmark = pytest.mark.django_db
+
+
+def test_only_debtors_without_any_valid_channel_are_listed(
+    client,
+    creditor,
+    other_creditor,
+    load_strategy,  # noqa: F811
+    make_debtor,  # noqa: F811
+):
+    load_strategy()
+    due = date(2026, 10, 1)
+    reachable = make_debtor(due=due)
+    no_channel = make_debtor(due=due, email=False, phone=None, street="")
+    bounced = make_debtor(due=due, phone=None, street="")
+    ContactPoint.objects.filter(debtor=bounced).update(invalid_since=timezone.now())
+    opted = make_debtor(due=due, phone="+31201234567", street="")  # landline: no SMS
+    OptOut.objects.create(
+        creditor=creditor, debtor=opted, channel="email", source="t", since=timezone.now()
+    )
+    daily_run(run_date=due + timedelta(days=5))
+    client.force_login(agent_for(creditor))
+    page = client.get("/contact/unreachable/")
+    assert page.status_code == 200
+    names = {d.name for d in page.context["page"]}
+    assert names == {no_channel.name, bounced.name, opted.name}
+    assert reachable.name not in page.content.decode()
+    assert client.get("/contact/unreachable/?creditor=WONEN").status_code == 404
+
+
+def test_the_worklist_needs_a_login(client):
+    assert client.get("/contact/unreachable/").status_code == 302
