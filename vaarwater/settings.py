@@ -142,3 +142,51 @@ CELERY_TIMEZONE = TIME_ZONE
 
 # Import: rows written per database round trip (a batch costs one statement of this many rows).
 IMPORT_BATCH_SIZE = env.int("IMPORT_BATCH_SIZE", 5000)
+
+# Channel providers (SMS: Twilio API; WhatsApp: Cloud API) -----------------------------------
+# On a laptop both talk to the built-in simulator (`vaarwater simulator`, port 8025), which uses
+# these same dev credentials. For the real providers set the credentials; with
+# VAARWATER_PRODUCTION=true the API bases default to the real ones and the dev credentials are
+# refused. See docs/contact.md, "SMS and WhatsApp providers, the simulator and webhooks".
+_channel_simulator = "http://127.0.0.1:8025"
+_channel_dev_defaults = {
+    "TWILIO_ACCOUNT_SID": "ACdev00000000000000000000000000000",
+    "TWILIO_AUTH_TOKEN": "dev-twilio-auth-token",
+    "WHATSAPP_PHONE_NUMBER_ID": "100000000000001",
+    "WHATSAPP_TOKEN": "dev-whatsapp-token",
+    "WHATSAPP_APP_SECRET": "dev-whatsapp-app-secret",
+    "WHATSAPP_VERIFY_TOKEN": "dev-whatsapp-verify-token",
+}
+# Twilio: Account SID and Auth Token (the token also checks the webhooks' X-Twilio-Signature).
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID") or _channel_dev_defaults["TWILIO_ACCOUNT_SID"]
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN") or _channel_dev_defaults["TWILIO_AUTH_TOKEN"]
+# The sender: a Twilio number in E.164, or a Messaging Service SID (MG…), which wins when set.
+TWILIO_FROM = env.str("TWILIO_FROM", "+3197010000001")
+TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID", "")
+# Where the twilio library sends its requests; empty = the real https://api.twilio.com.
+TWILIO_API_BASE = env.str("TWILIO_API_BASE", "" if PRODUCTION else _channel_simulator)
+# WhatsApp Cloud API: https://graph.facebook.com/{version}/{phone number id}/messages.
+WHATSAPP_API_BASE = env.str(
+    "WHATSAPP_API_BASE", "https://graph.facebook.com" if PRODUCTION else _channel_simulator
+)
+WHATSAPP_API_VERSION = env.str("WHATSAPP_API_VERSION", "v23.0")
+WHATSAPP_PHONE_NUMBER_ID = (
+    env.str("WHATSAPP_PHONE_NUMBER_ID") or _channel_dev_defaults["WHATSAPP_PHONE_NUMBER_ID"]
+)
+# A System User access token with whatsapp_business_messaging permission.
+WHATSAPP_TOKEN = env.str("WHATSAPP_TOKEN") or _channel_dev_defaults["WHATSAPP_TOKEN"]
+# The Meta app's secret: checks the webhooks' X-Hub-Signature-256.
+WHATSAPP_APP_SECRET = env.str("WHATSAPP_APP_SECRET") or _channel_dev_defaults["WHATSAPP_APP_SECRET"]
+# The token typed into the Meta app's webhook settings (answered on the GET check).
+WHATSAPP_VERIFY_TOKEN = (
+    env.str("WHATSAPP_VERIFY_TOKEN") or _channel_dev_defaults["WHATSAPP_VERIFY_TOKEN"]
+)
+# Seconds to wait for a provider's answer to a send (a lost answer is never sent twice).
+CHANNEL_PROVIDER_TIMEOUT = env.int("CHANNEL_PROVIDER_TIMEOUT", 30)
+if PRODUCTION:
+    _channel_unset = [n for n, v in _channel_dev_defaults.items() if globals()[n] == v]
+    if _channel_unset:
+        raise ImproperlyConfigured(
+            "These must be set when VAARWATER_PRODUCTION=true (the defaults only work with the "
+            "local simulator): " + ", ".join(f"VAARWATER_{n}" for n in _channel_unset)
+        )
