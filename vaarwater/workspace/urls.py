@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import contact_views, views
+from . import contact_views, template_views, views
 
 app_name = "workspace"
 urlpatterns = [
@@ -13,4 +13,15 @@ urlpatterns = [
     path("contact/unreachable/", contact_views.unreachable, name="unreachable"),
     path("messages/<int:pk>/letter.pdf", contact_views.message_letter, name="message_letter"),
     path("strategies/<int:pk>/", views.strategy_detail, name="strategy_detail"),
+    path("templates/", template_views.template_list, name="template_list"),
+    path(
+        "templates/<slug:key>/<slug:channel>/<slug:language>/",
+        template_views.template_detail,
+        name="template_detail",
+    ),
+    path(
+        "templates/<slug:key>/<slug:channel>/<slug:language>/restore/",
+        template_views.template_restore,
+        name="template_restore",
+    ),
 ]
