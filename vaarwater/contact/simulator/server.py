@@ -941,6 +941,8 @@ def simulator_start(
     default ``PUBLIC_URL``. Stop it with ``server.stop()``.
     """
     server = simulator_server(host=host, port=port, webhook_base=webhook_base, **config)
-    thread = threading.Thread(target=server.serve_forever, daemon=True, name="simulator")
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True, name="simulator"
+    )
     thread.start()
     return server, server.base_url
