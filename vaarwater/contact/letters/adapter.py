@@ -65,7 +65,8 @@ class LetterAdapter(Adapter):
         """Write the letter's PDF; refuse a debtor without a complete postal address."""
         if not postal_address_lines(message.debtor):
             raise PermanentFailure("geen volledig postadres", contact_invalid=False)
-        now = self._now()
+        # The outbox's claim is the moment of sending (a simulated one in the demo).
+        now = message.claimed_at or self._now()
         path = self.path(message, now.astimezone(AMSTERDAM).date())
         write_atomic(path, letter_pdf(message=message, now=now))
         return Sent(provider_id=self.provider_id(message), detail=str(path))
