@@ -582,7 +582,9 @@ def message_variables(*, message: Message, now: datetime | None = None) -> dict:
     return _variables(message, language, now or timezone.now())
 
 
-def _variables(message: Message, language: str, now: datetime) -> dict:
+def _variables(
+    message: Message, language: str, now: datetime, source: Source | None = None
+) -> dict:
     context = message.context or {}
     debtor, creditor = message.debtor, message.creditor
     sms = message.channel == Channel.SMS
@@ -594,7 +596,11 @@ def _variables(message: Message, language: str, now: datetime) -> dict:
     vat_cents = context.get("vat_cents") or 0
     net_costs = None if costs_cents is None else int(costs_cents) - int(vat_cents)
     portal, payment = _links(message, now)
-    handover_kind, handover_party = _handover(message)
+    # The hand-over party costs a read of the case's strategy; only its texts need it.
+    if source is None or "handover" in source.subject + source.body + (source.html or ""):
+        handover_kind, handover_party = _handover(message)
+    else:
+        handover_kind, handover_party = "", ""
     reference = context.get("case") or (message.case.reference if message.case_id else "")
     phone = getattr(creditor, "phone", "") or ""
     email = getattr(creditor, "email", "") or ""
@@ -756,7 +762,7 @@ def message_content(*, message: Message, now: datetime | None = None) -> Content
         channel=message.channel,
         language=message.language,
     )
-    variables = _variables(message, source.language, now or timezone.now())
+    variables = _variables(message, source.language, now or timezone.now(), source)
     return source_render(source, variables)
 
 
@@ -850,7 +856,7 @@ def sample_render(
     message = sample_message(creditor=creditor, key=key, channel=channel, language=language)
     if source is None:
         source = template_source(creditor=creditor, key=key, channel=channel, language=language)
-    return source_render(source, _variables(message, source.language, timezone.now()))
+    return source_render(source, _variables(message, source.language, timezone.now(), source))
 
 
 # -- SMS length -------------------------------------------------------------------------------
