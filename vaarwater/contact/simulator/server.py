@@ -33,6 +33,8 @@ Switches (``SimulatorConfig``, settable through ``/_sim/config`` or ``Simulator.
   answering — a test can kill the sender after the provider accepted but before it heard so.
 - ``fail_next`` / ``fail_status``: answer the next N sends with this HTTP status (500, or 429),
   storing nothing.
+- ``clock_offset``: seconds added to the simulator's clock, for an outbox run at a simulated
+  moment (Twilio's list filters and the lookup compare the provider's times with the claim).
 """
 
 from __future__ import annotations
@@ -98,6 +100,9 @@ class SimulatorConfig:
     webhook_attempts: int = 8
     webhook_backoff: float = 0.25  # doubles after each failed try
     webhook_timeout: float = 10.0
+    # Seconds added to the simulator's clock (date_created, date_sent, timestamps): a test or
+    # the demo that runs the outbox at a simulated moment sets the provider's clock to match.
+    clock_offset: float = 0.0
 
     @classmethod
     def from_settings(cls, **overrides) -> SimulatorConfig:
@@ -131,10 +136,6 @@ def twilio_signature(auth_token: str, url: str, params: dict[str, str]) -> str:
 def meta_signature(app_secret: str, body: bytes) -> str:
     """Meta's X-Hub-Signature-256: ``sha256=`` + hex HMAC-SHA256 of the raw body."""
     return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _rfc2822(moment: datetime | None) -> str | None:
@@ -215,6 +216,7 @@ class Simulator:
             self.config.fail_next = 0
             self.config.fail_status = 500
             self.config.unknown_mode = "async"
+            self.config.clock_offset = 0.0
         self._released.set()
 
     def stop(self) -> None:
@@ -253,6 +255,10 @@ class Simulator:
             if time.monotonic() > deadline:
                 raise TimeoutError("simulator: condition not met in time")
             time.sleep(interval)
+
+    def now(self) -> datetime:
+        """The provider's clock (UTC), shifted by ``clock_offset``."""
+        return datetime.now(UTC) + timedelta(seconds=self.config.clock_offset)
 
     @staticmethod
     def _public(record: dict) -> dict:
@@ -338,7 +344,7 @@ class Simulator:
             raise _twilio_error(
                 400, 21617, "The concatenated message body exceeds the 1600 character limit."
             )
-        now = _now()
+        now = self.now()
         record = {
             "channel": "sms",
             "id": "SM" + uuid.uuid4().hex,
@@ -432,7 +438,7 @@ class Simulator:
     def _twilio_status(
         self, record: dict, status: str, generation: int, error_code: int | None = None
     ) -> None:
-        now = _now()
+        now = self.now()
         with self.lock:
             record["status"] = status
             record["date_updated"] = now
@@ -537,7 +543,7 @@ class Simulator:
             raise _meta_error(
                 400, 131026, "(#131026) Message undeliverable", "Message Undeliverable."
             )
-        now = _now()
+        now = self.now()
         wamid = "wamid." + base64.b64encode(b"HBgL" + uuid.uuid4().bytes).decode()
         record = {
             "channel": "whatsapp",
@@ -580,7 +586,7 @@ class Simulator:
     def _whatsapp_status(
         self, record: dict, status: str, generation: int, error_code: int | None = None
     ) -> None:
-        now = _now()
+        now = self.now()
         with self.lock:
             record["status"] = status
             if error_code:
@@ -689,7 +695,7 @@ class Simulator:
                     {
                         "from": digits,
                         "id": wamid,
-                        "timestamp": str(int(time.time())),
+                        "timestamp": str(int(self.now().timestamp())),
                         "type": "text",
                         "text": {"body": body},
                     }

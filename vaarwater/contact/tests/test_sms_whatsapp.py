@@ -7,7 +7,9 @@ import hmac
 import json
 import os
 import re
+import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 from datetime import datetime, timedelta
@@ -606,6 +608,113 @@ def test_the_simulator_retries_a_webhook_while_the_app_is_down(simulator, settin
         simulator.wait_for(lambda s: len(received) >= 3, timeout=20)
     statuses = [json.loads(b)["entry"][0]["changes"][0]["value"]["statuses"][0] for b in received]
     assert [s["status"] for s in statuses] == ["sent", "delivered", "read"]
+
+
+# -- a sender killed mid-send ----------------------------------------------------------------
+
+SETUP = """
+import django
+django.setup()
+from datetime import datetime
+from zoneinfo import ZoneInfo
+from vaarwater.contact.models import Message
+from vaarwater.ledger.models import ContactPoint, Debtor
+from vaarwater.ledger.services import creditor_create
+
+creditor = creditor_create(code="ENERGIE", name="Energie Noord BV", sector="energy")
+debtor = Debtor.objects.create(creditor=creditor, external_id="K1", name="Sanne de Vries")
+for kind in ("phone", "whatsapp"):
+    ContactPoint.objects.create(debtor=debtor, kind=kind, value="+31612345678", source="import")
+at = datetime(2026, 11, 24, 10, 0, tzinfo=ZoneInfo("Europe/Amsterdam"))
+message = Message.objects.create(
+    creditor=creditor, debtor=debtor, channel="%s", template="herinnering", purpose="reminder",
+    not_before=at, idempotency_key="kill-1", body_text="Beste Sanne, betaal a.u.b.",
+    rendered_at=at, context={"name": "Sanne", "claim_cents": 12000},
+)
+print(message.pk)
+"""
+SEND = """
+import sys, django
+django.setup()
+from datetime import datetime
+from zoneinfo import ZoneInfo
+from vaarwater.contact.services import message_send
+at = datetime(2026, 11, 24, 10, 0, tzinfo=ZoneInfo("Europe/Amsterdam"))
+print(message_send(message_id=int(sys.argv[1]), now=at))
+"""
+RECOVER = """
+import sys, django
+django.setup()
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+from vaarwater.contact.services import SEND_LEASE, message_recover, outbox_dispatch
+at = datetime(2026, 11, 24, 10, 0, tzinfo=ZoneInfo("Europe/Amsterdam"))
+later = at + SEND_LEASE + timedelta(minutes=1)
+print(message_recover(message_id=int(sys.argv[1]), now=later))
+print(outbox_dispatch(now=later + timedelta(minutes=10)))
+"""
+
+
+def _python(script: str, *args, env: dict) -> subprocess.CompletedProcess:
+    run = [sys.executable, "-c", script, *map(str, args)]
+    done = subprocess.run(run, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("channel", "recovered", "status"), [("sms", "found", "sent"), ("whatsapp", "failed", "failed")]
+)
+def test_a_sender_killed_mid_send_causes_no_duplicate(
+    simulator,  # noqa: F811
+    cli_env,
+    tmp_path,
+    channel,
+    recovered,
+    status,
+):
+    """Given the provider accepted a message but its answer is held back, when the sender is
+    killed (SIGKILL) before it heard the answer, then recovery asks Twilio and finds the SMS
+    (sent, with Twilio's sid), or — WhatsApp cannot be asked — fails it; either way the
+    provider has the message exactly once and nothing sends it again."""
+    env = {
+        **cli_env,
+        "VAARWATER_TWILIO_API_BASE": simulator.base_url,
+        "VAARWATER_WHATSAPP_API_BASE": simulator.base_url,
+    }
+    subprocess.run(
+        [sys.executable, "-m", "vaarwater.cli", "migrate", "-v0"], env=env, check=True, timeout=120
+    )
+    message_id = int(_python(SETUP % channel, env=env).stdout)
+    # The outbox runs at TUESDAY_10; the provider's clock agrees, as it would in real life.
+    simulator.configure(
+        hold_seconds=120, clock_offset=(TUESDAY_10 - timezone.now()).total_seconds()
+    )
+    sender = subprocess.Popen(
+        [sys.executable, "-c", SEND, str(message_id)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        simulator.wait_for(lambda s: s.messages, timeout=60)
+    finally:
+        os.kill(sender.pid, signal.SIGKILL)
+        sender.communicate(timeout=30)
+    assert sender.returncode == -signal.SIGKILL
+    database = cli_env["VAARWATER_DATABASE_URL"].removeprefix("sqlite:///")
+    query = "SELECT status, provider_id FROM contact_message WHERE id = ?"
+    with sqlite3.connect(database) as db:
+        assert db.execute(query, (message_id,)).fetchone() == ("sending", "")
+    simulator.configure(hold_seconds=0)
+    lines = _python(RECOVER, message_id, env=env).stdout.splitlines()
+    assert lines[0] == recovered
+    [stored] = simulator.messages
+    with sqlite3.connect(database) as db:
+        row = db.execute(query, (message_id,)).fetchone()
+    assert row == (status, stored["id"] if channel == "sms" else "")
+    assert len(simulator.messages) == 1
 
 
 # -- the simulator's own HTTP control API and the command ----------------------------------
