@@ -97,6 +97,8 @@ REPLY_VERBS = (
 )
 LETTER_WORDING = "binnen veertien dagen, te rekenen vanaf de dag na ontvangst van deze brief"
 WRITTEN = ("letter", "email")
+# Templates that announce a hand-over: never sent when the hand-over itself would not happen.
+HANDOVER_NOTICES = frozenset({"overdracht-aankondiging"})
 PARKING_REASONS = (CloseReason.HANDED_OVER, CloseReason.STRATEGY, CloseReason.MANUAL)
 PERSONAL = ("sms", "whatsapp", "phone")
 STEP_NAMES = {
@@ -949,6 +951,15 @@ class StepContext:
 
     def do_message(self):
         s = self.step
+        if s.template in HANDOVER_NOTICES and self.fact.claim < self.settings.handover_min_balance:
+            # Announcing a measure that will not be taken is not allowed (Wki conduct norms).
+            self.decide(
+                Outcome.SKIPPED,
+                f"geen aankondiging van overdracht: {format_eur(self.fact.claim)} is minder dan "
+                f"{format_eur(self.settings.handover_min_balance)}, dus er volgt geen overdracht",
+                template=s.template,
+            )
+            return
         self._message(s.channel, s.template, s.purpose, s.at)
 
     def do_offer_arrangement(self):

@@ -640,3 +640,26 @@ paths:
     assert "e-mail niet bereikbaar, daarom brief" in letter.reason
     skipped = Decision.objects.get(debtor_id=nothing_written.pk)
     assert skipped.outcome == "skipped"
+
+
+def test_no_hand_over_announcement_below_the_hand_over_minimum(load_strategy, make_debtor):
+    """A letter announcing a hand-over that will not happen (claim below the minimum) is not
+    sent: the decision says why."""
+    load_strategy(
+        """
+strategy: test
+title: Overdracht
+settings: {grace_days: 3, payday_window_days: 0, handover_min_balance: 200.00}
+segments: [{name: alle, label: Alle, path: p}]
+paths:
+  p:
+    - {step: message, channel: letter, template: overdracht-aankondiging, day: 5, after: due_date}
+"""
+    )
+    make_debtor(amount=15000, due=date(2026, 10, 1))
+    daily_run(run_date=date(2026, 10, 5))
+    daily_run(run_date=date(2026, 10, 6))
+    decision = Decision.objects.get(step_kind="message")
+    assert decision.outcome == "skipped"
+    assert "geen aankondiging van overdracht" in decision.reason
+    assert not Message.objects.exists()
