@@ -48,7 +48,8 @@ TRANSITIONS: dict[str, set[str]] = {
     },
     MessageStatus.DELIVERED: {MessageStatus.READ, MessageStatus.BOUNCED},
     MessageStatus.READ: set(),
-    MessageStatus.FAILED: set(),
+    # A provider may still deliver what we gave up on (an answer lost on the way back).
+    MessageStatus.FAILED: {MessageStatus.DELIVERED, MessageStatus.READ},
     MessageStatus.BOUNCED: set(),
     MessageStatus.CANCELLED: set(),
 }

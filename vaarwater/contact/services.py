@@ -385,7 +385,7 @@ def _claim(message_id: int, now: datetime) -> Message | str:
         message_render(message=message, now=now)
         message.attempts += 1
         message.claimed_at = now
-        message.provider = ADAPTERS[message.channel].rsplit(".", 1)[-1]
+        message.provider = adapter_for(message.channel).name
         message.save()
         message_transition(
             message=message,
