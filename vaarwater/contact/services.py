@@ -544,19 +544,12 @@ def _fall_back(message: Message, now: datetime, why: str, *, cancel: bool = True
         reason=f"{CHANNEL_NAMES[message.channel]}: {why}; daarom {CHANNEL_NAMES[nxt]}",
         data={"from": message.channel, "to": nxt, "message": message.pk},
     )
-    _enqueue(fallback.pk)
+    # The dispatcher (each minute) sends it, at the caller's moment, not the wall clock's.
     return fallback
 
 
 def _root_key(message: Message) -> str:
     return message.idempotency_key.split("~", 1)[0]
-
-
-def _enqueue(message_id: int) -> None:
-    """Send a message after the transaction commits (in-process without a broker)."""
-    from .tasks import send_message
-
-    transaction.on_commit(lambda: send_message.delay(message_id=message_id))
 
 
 # -- recovery and dispatch -----------------------------------------------------------------

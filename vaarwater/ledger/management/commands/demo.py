@@ -55,18 +55,26 @@ class Command(BaseCommand):
         self._users(creditor)
 
     def _daily_cycle(self, days: int):
-        """Run the daily cycle for the last ``days`` days, so cases stand at different steps."""
+        """Run the daily cycle for the last ``days`` days, so cases stand at different steps:
+        the strategy's run, then the outbox at three moments of the day (email to files under
+        var/mail, SMS and WhatsApp to the local simulator, letters to var/letters), then the
+        day's print batch."""
+        from vaarwater.contact.demo import contact_services, outbox_day
         from vaarwater.strategy.run import daily_run
 
         today = date.today()
-        for back in range(days - 1, -1, -1):
-            day = today - timedelta(days=back)
-            result = daily_run(run_date=day)
-            done = sum(n for key, n in result.counts.items() if key.startswith("done"))
-            opened = result.counts.get("cases opened", 0)
-            self.stdout.write(
-                f"daily run {day.isoformat()}: {opened} cases opened, {done} steps taken"
-            )
+        with contact_services(self.stdout) as services:
+            for back in range(days - 1, -1, -1):
+                day = today - timedelta(days=back)
+                result = daily_run(run_date=day)
+                done = sum(n for key, n in result.counts.items() if key.startswith("done"))
+                opened = result.counts.get("cases opened", 0)
+                sent = outbox_day(day)
+                self.stdout.write(
+                    f"daily run {day.isoformat()}: {opened} cases opened, {done} steps taken; "
+                    f"messages sent: {sent}"
+                )
+            services.settle()
 
     @transaction.atomic
     def _users(self, creditor):
