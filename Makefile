@@ -26,6 +26,9 @@ $(STAMP): pyproject.toml requirements.lock
 
 demo: install
 	$(BIN)/vaarwater demo --debtors $(DEMO_DEBTORS) --dir $(DEMO_DIR)
+	@# The SMS/WhatsApp provider simulator runs beside the web app and stops with it.
+	$(BIN)/vaarwater simulator --port 8025 --webhook-base http://$(HOST):$(PORT) & SIM=$$!; \
+	trap 'kill $$SIM 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/vaarwater runserver --noreload $(HOST):$(PORT)
 
 test: install
