@@ -299,3 +299,17 @@ def test_an_illegal_status_report_is_kept_but_does_not_move_the_status(debtor, s
     message.refresh_from_db()
     assert message.status == MessageStatus.READ
     assert DeliveryEvent.objects.filter(message=message, status="delivered").exists()
+
+
+def test_the_send_messages_command(debtor, smtp_server):  # noqa: F811
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    queued(debtor)
+    out = StringIO()
+    call_command("send-messages", "--now", "2026-11-24T10:00+01:00", stdout=out)
+    assert "1 message(s) handed to the senders" in out.getvalue()
+    assert len(smtp_server.messages) == 1
+    with pytest.raises(CommandError, match="--now 'gisteren': expected an ISO moment"):
+        call_command("send-messages", "--now", "gisteren")
