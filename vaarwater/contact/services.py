@@ -347,7 +347,7 @@ def message_send(*, message_id: int, now: datetime | None = None) -> str:
 def _claim(message_id: int, now: datetime) -> Message | str:
     with transaction.atomic():
         message = (
-            Message.objects.select_for_update()
+            Message.objects.select_for_update(of=("self",))
             .select_related("debtor", "case__strategy_version", "creditor")
             .filter(pk=message_id)
             .first()
@@ -398,7 +398,7 @@ def _claim(message_id: int, now: datetime) -> Message | str:
 
 
 def _locked(message_id: int) -> Message:
-    return Message.objects.select_for_update().select_related("debtor").get(pk=message_id)
+    return Message.objects.select_for_update(of=("self",)).select_related("debtor").get(pk=message_id)
 
 
 def _record_sent(message_id: int, provider_id: str, detail: str, at: datetime) -> str:
@@ -733,7 +733,7 @@ def opt_out_record(
             + (f": {reason}" if reason else ""),
             data={"channel": channel},
         )
-        for queued in Message.objects.select_for_update().filter(
+        for queued in Message.objects.select_for_update(of=("self",)).filter(
             debtor=debtor, channel=channel, status=MessageStatus.QUEUED
         ):
             _fall_back(queued, at, f"afgemeld voor {CHANNEL_NAMES.get(channel, channel)}")
