@@ -166,24 +166,16 @@ def send_rules_check(message: Message, now: datetime) -> tuple[datetime, str] | 
     day_start = datetime.combine(local.date(), time.min, TZ)
     caps = rules.contact_caps
     today = _sent_since(message.debtor_id, day_start, message.pk)
-    if today >= caps.per_day:
-        nxt = next_allowed_moment(
-            day_start + timedelta(days=1),
-            channel=message.channel,
-            start=hours.start,
-            end=hours.end,
-        )
-        return nxt, f"al {today} bericht(en) vandaag verstuurd (maximum {caps.per_day} per dag)"
     week = _sent_since(message.debtor_id, day_start - timedelta(days=6), message.pk)
-    if week >= caps.per_week:
-        nxt = next_allowed_moment(
-            day_start + timedelta(days=1),
-            channel=message.channel,
-            start=hours.start,
-            end=hours.end,
-        )
-        return nxt, f"al {week} berichten in 7 dagen (maximum {caps.per_week} per week)"
-    return None
+    if today >= caps.per_day:
+        why = f"al {today} bericht(en) vandaag verstuurd (maximum {caps.per_day} per dag)"
+    elif week >= caps.per_week:
+        why = f"al {week} berichten in 7 dagen (maximum {caps.per_week} per week)"
+    else:
+        return None
+    tomorrow = day_start + timedelta(days=1)
+    nxt = next_allowed_moment(tomorrow, channel=message.channel, start=hours.start, end=hours.end)
+    return nxt, why
 
 
 # -- where a channel reaches a debtor ------------------------------------------------------
@@ -398,7 +390,9 @@ def _claim(message_id: int, now: datetime) -> Message | str:
 
 
 def _locked(message_id: int) -> Message:
-    return Message.objects.select_for_update(of=("self",)).select_related("debtor").get(pk=message_id)
+    return (
+        Message.objects.select_for_update(of=("self",)).select_related("debtor").get(pk=message_id)
+    )
 
 
 def _record_sent(message_id: int, provider_id: str, detail: str, at: datetime) -> str:
