@@ -93,10 +93,20 @@ def case_get(creditors, pk: int) -> Case:
 
 def case_file(case: Case) -> dict:
     """Everything the case page shows besides the case itself."""
+    events = list(case_timeline(case))
+    sent = {
+        m.pk: m
+        for m in Message.objects.filter(
+            pk__in=[e.subject_id for e in events if e.subject_type == "contact.message"],
+            creditor_id=case.creditor_id,
+        )
+    }
+    for event in events:  # a sent message shows its words on the timeline
+        event.message = sent.get(event.subject_id) if event.verb == "message.sent" else None
     return {
         "holds": list(case.holds.filter(released_on__isnull=True).order_by("until", "id")),
         "notice": LegalNotice.objects.filter(case=case).first(),
-        "events": list(case_timeline(case)),
+        "events": events,
         "transitions": list(case.transitions.order_by("-on_date", "-id")),
         "messages": list(
             Message.objects.filter(case=case)

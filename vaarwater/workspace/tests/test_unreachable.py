@@ -44,3 +44,29 @@ def test_only_debtors_without_any_valid_channel_are_listed(
 
 def test_the_worklist_needs_a_login(client):
     assert client.get("/contact/unreachable/").status_code == 302
+
+
+def test_a_sent_message_shows_its_words_on_the_case_timeline(
+    client,
+    creditor,
+    load_strategy,  # noqa: F811
+    make_debtor,  # noqa: F811
+):
+    from vaarwater.contact.models import Message
+    from vaarwater.contact.services import message_transition
+
+    load_strategy()
+    due = date(2026, 10, 1)
+    make_debtor(due=due)
+    daily_run(run_date=due + timedelta(days=5))
+    message = Message.objects.get()
+    Message.objects.filter(pk=message.pk).update(
+        subject="Herinnering", body_text="Beste klant, betaal € 100,00.", rendered_at=timezone.now()
+    )
+    message.refresh_from_db()
+    message_transition(message=message, to="sending", source="t", at=timezone.now())
+    message_transition(message=message, to="sent", source="t", at=timezone.now())
+    client.force_login(agent_for(creditor))
+    page = client.get(f"/cases/{message.case_id}/").content.decode()
+    timeline = page[page.index('id="timeline"') : page.index('id="transitions"')]
+    assert "Beste klant, betaal € 100,00." in timeline
