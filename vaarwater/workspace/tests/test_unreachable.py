@@ -70,3 +70,39 @@ def test_a_sent_message_shows_its_words_on_the_case_timeline(
     page = client.get(f"/cases/{message.case_id}/").content.decode()
     timeline = page[page.index('id="timeline"') : page.index('id="transitions"')]
     assert "Beste klant, betaal € 100,00." in timeline
+
+
+def test_a_letter_pdf_is_shown_to_its_own_creditor_only(
+    client,
+    creditor,
+    other_creditor,
+    make_debtor,  # noqa: F811
+    settings,
+    tmp_path,
+):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from vaarwater.contact.models import Message
+
+    settings.VAR_DIR = tmp_path
+    sent_at = datetime(2026, 11, 24, 10, 0, tzinfo=ZoneInfo("Europe/Amsterdam"))
+    letter = Message.objects.create(
+        creditor=creditor,
+        debtor=make_debtor(),
+        channel="letter",
+        template="herinnering",
+        not_before=sent_at,
+        sent_at=sent_at,
+        status="sent",
+        idempotency_key="l1",
+        provider_id="letter-1",
+    )
+    folder = tmp_path / "letters" / "2026-11-24"
+    folder.mkdir(parents=True)
+    (folder / f"{letter.pk}.pdf").write_bytes(b"%PDF-1.7 test")
+    client.force_login(agent_for(creditor))
+    page = client.get(f"/messages/{letter.pk}/letter.pdf")
+    assert page.status_code == 200 and page["Content-Type"] == "application/pdf"
+    client.force_login(agent_for(other_creditor, username="other"))
+    assert client.get(f"/messages/{letter.pk}/letter.pdf").status_code == 404
