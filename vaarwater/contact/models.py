@@ -53,7 +53,6 @@ TRANSITIONS: dict[str, set[str]] = {
     MessageStatus.BOUNCED: set(),
     MessageStatus.CANCELLED: set(),
 }
-FINAL = {MessageStatus.READ, MessageStatus.FAILED, MessageStatus.BOUNCED, MessageStatus.CANCELLED}
 
 
 class TimeBand(models.TextChoices):

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -31,8 +32,8 @@ from vaarwater.core.events import Actor, event_record
 from vaarwater.law.calendar import is_business_day, is_public_holiday
 from vaarwater.ledger.models import ContactKind, ContactPoint, Debtor
 
+from .learning import CHANNEL_NAMES
 from .models import (
-    FINAL,
     TRANSITIONS,
     Channel,
     DeliveryEvent,
@@ -57,7 +58,6 @@ DISPATCH_BATCH = 500
 # strategy gives none; written messages (letters, emails) stay written.
 DEFAULT_ORDER = ("email", "sms", "whatsapp", "letter")
 WRITTEN = ("letter", "email")
-CHANNEL_NAMES = {"email": "e-mail", "sms": "sms", "whatsapp": "WhatsApp", "letter": "brief"}
 STATUS_NAMES = {
     "queued": "klaargezet",
     "sending": "wordt verstuurd",
@@ -493,10 +493,11 @@ def _fall_back(message: Message, now: datetime, why: str, *, cancel: bool = True
     except Exception:  # no strategy yet: the default order
         order = DEFAULT_ORDER
     reachable = reachable_channels(message.debtor)
+    root = _root_key(message)
     tried = set(
-        Message.objects.filter(idempotency_key__startswith=_root_key(message)).values_list(
-            "channel", flat=True
-        )
+        Message.objects.filter(
+            Q(idempotency_key=root) | Q(idempotency_key__startswith=f"{root}~")
+        ).values_list("channel", flat=True)
     )
     candidates = [c for c in order if c in WRITTEN] if message.channel in WRITTEN else order
     nxt = next((c for c in candidates if c in reachable and c not in tried), None)
@@ -632,10 +633,7 @@ def message_by_provider_id(*, provider: str, provider_id: str) -> Message | None
     """The message a provider's reference belongs to."""
     if not provider_id:
         return None
-    return (
-        Message.objects.filter(provider=provider, provider_id=provider_id).first()
-        or Message.objects.filter(provider_id=provider_id).first()
-    )
+    return Message.objects.filter(provider=provider, provider_id=provider_id).first()
 
 
 def delivery_record(
@@ -795,7 +793,3 @@ def inbound_record(
 
             response_record(debtor_id=debtor.pk, kind="reply", at=received_at)
     return row
-
-
-def message_is_final(message: Message) -> bool:
-    return message.status in FINAL

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core import signing
-from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseForbidden, JsonResponse
+from django.http import HttpResponseBadRequest, HttpResponseForbidden, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -95,7 +95,3 @@ def email_webhook(request):
         contact_invalid=status in ("bounced", "failed") and hard,
     )
     return JsonResponse({"recorded": recorded})
-
-
-def health(request):  # pragma: no cover - trivial
-    return HttpResponse("ok")

@@ -501,7 +501,9 @@ def test_a_whatsapp_webhook_without_a_valid_signature_is_refused(
     settings,
 ):
     message = queued(debtor, channel="whatsapp")
-    Message.objects.filter(pk=message.pk).update(status="sent", provider_id="wamid.X")
+    Message.objects.filter(pk=message.pk).update(
+        status="sent", provider="whatsapp_cloud", provider_id="wamid.X"
+    )
     url = f"{live_server.url}/contact/webhooks/whatsapp/"
     payload = _meta_statuses("wamid.X", "delivered")
     body = json.dumps(payload).encode()
