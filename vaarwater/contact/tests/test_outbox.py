@@ -313,3 +313,32 @@ def test_the_send_messages_command(debtor, smtp_server):  # noqa: F811
     assert len(smtp_server.messages) == 1
     with pytest.raises(CommandError, match="--now 'gisteren': expected an ISO moment"):
         call_command("send-messages", "--now", "gisteren")
+
+
+def test_a_channel_tried_by_another_step_is_still_a_fallback(
+    debtor,
+    smtp_server,  # noqa: F811
+    settings,
+    tmp_path,
+):
+    """Step 1's letter does not count as tried for step 10 (whose key starts the same)."""
+    settings.VAR_DIR = tmp_path
+    queued(debtor, channel="letter", key="case-1-2026-11-24-1")
+    ContactPoint.objects.filter(debtor=debtor, kind="email").update(value=f"x@{BOUNCE_DOMAIN}")
+    message = queued(debtor, key="case-1-2026-11-24-10")
+    assert message_send(message_id=message.pk, now=TUESDAY_10) == "bounced"
+    assert Message.objects.get(fallback_of=message).channel == "letter"
+
+
+def test_the_email_webhook_refuses_nonsense_with_400_and_records_nothing(client, debtor):
+    for payload in ({"id": "e1"}, {"id": "e2", "message": "x", "event": "exploded"}):
+        assert _email_event(client, payload).status_code == 400
+    body = b"not json at all"
+    reply = client.post(
+        "/contact/webhooks/email/",
+        data=body,
+        content_type="application/json",
+        headers={"X-Vaarwater-Signature": email_signature(body)},
+    )
+    assert reply.status_code == 400
+    assert not DeliveryEvent.objects.exists()
