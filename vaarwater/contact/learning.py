@@ -17,9 +17,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from time import monotonic
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.utils import timezone
 
 TZ = ZoneInfo("Europe/Amsterdam")
@@ -29,11 +30,14 @@ BANDS = (
     ("evening", "17:00", "20:00"),
 )
 BAND_NAMES = {"morning": "'s ochtends", "afternoon": "'s middags", "evening": "'s avonds", "": ""}
-CHANNEL_NAMES = {"email": "e-mail", "sms": "sms", "whatsapp": "WhatsApp", "letter": "brief"}
 RESPONSE_WINDOW = timedelta(days=3)
 PRIOR_STRENGTH = 4  # the segment's rate counts as much as this many of the debtor's own messages
 PRIOR_DAYS = 180
+# Channel names as the reasons on the timeline say them (Dutch).
+CHANNEL_NAMES = {"email": "e-mail", "sms": "sms", "whatsapp": "WhatsApp", "letter": "brief"}
 NO_BAND = ""  # letters: no time of day
+# Paying debtors whose messages are read and updated at once (one query of each per batch).
+ATTRIBUTE_BATCH = 2000
 
 
 @dataclass
@@ -93,7 +97,16 @@ def debtor_history(debtor_ids, *, now: datetime | None = None) -> dict[int, dict
     return out
 
 
-_PRIORS: dict[tuple, dict] = {}
+# Priors per (creditor, day): computed once per run and process rather than per chunk (they scan
+# the creditor's last 180 days of messages). ``priors_forget`` empties it when a run starts; a
+# worker's copy lives at most ``PRIORS_TTL`` seconds.
+_PRIORS: dict[tuple, tuple[float, dict]] = {}
+PRIORS_TTL = 600.0
+
+
+def priors_forget() -> None:
+    """Drop the cached priors (a new run starts, or the data changed underneath)."""
+    _PRIORS.clear()
 
 
 def segment_priors(creditor_id: int, *, on: date, now: datetime | None = None) -> dict:
@@ -102,8 +115,9 @@ def segment_priors(creditor_id: int, *, on: date, now: datetime | None = None) -
     from .models import Message, MessageStatus
 
     key = (creditor_id, on)
-    if key in _PRIORS:
-        return _PRIORS[key]
+    cached = _PRIORS.get(key)
+    if cached is not None and monotonic() - cached[0] < PRIORS_TTL:
+        return cached[1]
     now = now or timezone.now()
     since = datetime.combine(on - timedelta(days=PRIOR_DAYS), time.min, TZ)
     rows = (
@@ -121,8 +135,8 @@ def segment_priors(creditor_id: int, *, on: date, now: datetime | None = None) -
             priors[(None, channel, band)].add(one)
     if len(_PRIORS) > 64:
         _PRIORS.clear()
-    _PRIORS[key] = dict(priors)
-    return _PRIORS[key]
+    _PRIORS[key] = (monotonic(), dict(priors))
+    return _PRIORS[key][1]
 
 
 def _bands_within(start: str, end: str):
@@ -224,14 +238,38 @@ def response_record(*, debtor_id: int, kind: str, at: datetime) -> int:
 
 
 def payments_attribute(*, on: date) -> int:
-    """Count the payments booked on ``on`` as responses to the messages before them."""
+    """Count the payments booked on ``on`` as responses to the messages before them: the newest
+    message sent to each paying debtor in the window gets the response, unless it has one.
+
+    Set-based: one read of the candidate messages and one update per batch of debtors.
+    """
     from vaarwater.ledger.models import EntryKind, LedgerEntry
 
-    debtors = set(
-        LedgerEntry.objects.filter(kind=EntryKind.PAYMENT, booked_on=on)
-        .values("debtor_id")
-        .annotate(n=Count("id"))
-        .values_list("debtor_id", flat=True)
-    )
+    from .models import Message
+
     moment = datetime.combine(on, time(23, 59), TZ)
-    return sum(response_record(debtor_id=d, kind="payment", at=moment) for d in debtors)
+    debtors = list(
+        LedgerEntry.objects.filter(kind=EntryKind.PAYMENT, booked_on=on)
+        .values_list("debtor_id", flat=True)
+        .distinct()
+    )
+    answered = 0
+    for start in range(0, len(debtors), ATTRIBUTE_BATCH):
+        newest: dict[int, tuple[int, bool]] = {}
+        rows = (
+            Message.objects.filter(
+                debtor_id__in=debtors[start : start + ATTRIBUTE_BATCH],
+                sent_at__isnull=False,
+                sent_at__lte=moment,
+                sent_at__gte=moment - RESPONSE_WINDOW,
+            )
+            .order_by("debtor_id", "-sent_at", "-pk")
+            .values_list("debtor_id", "pk", "responded_at")
+        )
+        for debtor_id, pk, responded_at in rows:
+            newest.setdefault(debtor_id, (pk, responded_at is None))
+        waiting = [pk for pk, open_ in newest.values() if open_]
+        answered += Message.objects.filter(pk__in=waiting, responded_at__isnull=True).update(
+            responded_at=moment, response_kind="payment"
+        )
+    return answered

@@ -1606,8 +1606,9 @@ def daily_run(
             )
         if not dry_run:
             # Yesterday's payments teach the best-channel model which messages worked.
-            from vaarwater.contact.learning import payments_attribute
+            from vaarwater.contact.learning import payments_attribute, priors_forget
 
+            priors_forget()
             answered = payments_attribute(on=run_date - timedelta(days=1))
             if answered:
                 counts["payments counted as responses"] += answered

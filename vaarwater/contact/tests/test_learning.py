@@ -130,8 +130,7 @@ def test_a_payment_counts_as_a_response_and_only_known_outcomes_count(make_debto
     assert payments_attribute(on=date(2026, 11, 3)) == 1
     message.refresh_from_db()
     assert message.response_kind == "payment"
-    recent = sent(debtor, "email", datetime(2026, 11, 10, 9, 0, tzinfo=AMS))
+    sent(debtor, "email", datetime(2026, 11, 10, 9, 0, tzinfo=AMS))
     history = debtor_history([debtor.pk], now=datetime(2026, 11, 11, 9, 0, tzinfo=AMS))
     assert history[debtor.pk][("sms", "evening")] == Tally(1, 1)
     assert ("email", "morning") not in history[debtor.pk]  # too recent to know
-    del recent
