@@ -9,7 +9,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -84,8 +83,6 @@ def landing(request, token):
     today = timezone.localdate()
     overdue = [i for i in position.items.values() if i.due_date < today]
     balance = position.balance
-    if balance < 0:
-        raise Http404  # nothing owed: no portal page to show
     return TemplateResponse(
         request,
         "portal/landing.html",

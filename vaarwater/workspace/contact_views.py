@@ -1,15 +1,12 @@
 """Back-office pages about contact: the unreachable worklist and a letter's PDF."""
 
-from pathlib import Path
-from zoneinfo import ZoneInfo
-
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 
+from vaarwater.contact.letters.batch import letter_file
 from vaarwater.contact.models import Message
 from vaarwater.contact.selectors import debtors_unreachable
 from vaarwater.ledger.models import Creditor
@@ -47,10 +44,8 @@ def message_letter(request, pk: int):
     )
     if not message.sent_at:
         raise Http404("not sent")
-    day = message.sent_at.astimezone(ZoneInfo("Europe/Amsterdam"))
-    path = Path(settings.VAR_DIR) / "letters" / f"{day:%Y-%m-%d}" / f"{message.pk}.pdf"
-    if not path.exists():
-        raise Http404("letter file missing")
     return FileResponse(
-        path.open("rb"), content_type="application/pdf", filename=f"brief-{message.pk}.pdf"
+        letter_file(message).open("rb"),
+        content_type="application/pdf",
+        filename=f"brief-{message.pk}.pdf",
     )
