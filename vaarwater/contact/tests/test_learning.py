@@ -134,3 +134,26 @@ def test_a_payment_counts_as_a_response_and_only_known_outcomes_count(make_debto
     history = debtor_history([debtor.pk], now=datetime(2026, 11, 11, 9, 0, tzinfo=AMS))
     assert history[debtor.pk][("sms", "evening")] == Tally(1, 1)
     assert ("email", "morning") not in history[debtor.pk]  # too recent to know
+
+
+def test_the_daily_run_does_not_plan_a_channel_the_debtor_opted_out_of(
+    load_strategy,  # noqa: F811
+    make_debtor,  # noqa: F811
+):
+    from vaarwater.contact.models import OptOut
+
+    load_strategy()  # BASIC: an email reminder on day 5
+    debtor = make_debtor(due=date(2026, 10, 1))
+    OptOut.objects.create(
+        creditor=debtor.creditor,
+        debtor=debtor,
+        channel="email",
+        source="portal",
+        since=datetime(2026, 9, 1, tzinfo=AMS),
+    )
+    daily_run(run_date=date(2026, 10, 4))
+    daily_run(run_date=date(2026, 10, 6))
+    message = Message.objects.get(debtor=debtor)
+    assert message.channel == "letter"
+    decision = Decision.objects.get(case=message.case, step_kind="message")
+    assert "e-mail niet bereikbaar, daarom brief" in decision.reason
