@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "vaarwater.ledger",
     "vaarwater.strategy",
     "vaarwater.contact",
+    "vaarwater.payments",
     "vaarwater.portal",
     "vaarwater.workspace",
 ]

@@ -148,8 +148,18 @@ class CallTaskStatus(models.TextChoices):
     CANCELLED = "cancelled", _("cancelled")
 
 
+class CallTaskKind(models.TextChoices):
+    STRATEGY = "strategy", _("call from the strategy")
+    CALLBACK = "callback", _("callback asked for in the portal")
+    PROBLEM = "problem", _("problem reported in the portal")
+    CHAT = "chat", _("question the chat could not answer")
+
+
 class CallTask(models.Model):
-    """A call an agent should make, within the window in which calling is allowed."""
+    """A call an agent should make, within the window in which calling is allowed.
+
+    Besides the strategy's calls, the portal makes tasks for agents: a priority callback, a
+    reported problem, a question the chat could not answer (``kind``)."""
 
     creditor = models.ForeignKey(
         "ledger.Creditor",
@@ -165,6 +175,13 @@ class CallTask(models.Model):
     window_start = models.DateTimeField(_("call from"))
     window_end = models.DateTimeField(_("call until"))
     priority = models.PositiveSmallIntegerField(_("priority"), default=50)
+    kind = models.CharField(
+        _("kind"),
+        max_length=16,
+        choices=CallTaskKind.choices,
+        default=CallTaskKind.STRATEGY,
+        db_default=CallTaskKind.STRATEGY,
+    )
     reason = models.TextField(_("why"), blank=True)
     status = models.CharField(
         _("status"), max_length=16, choices=CallTaskStatus.choices, default=CallTaskStatus.OPEN

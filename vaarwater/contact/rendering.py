@@ -72,6 +72,12 @@ TEMPLATE_KEYS: dict[str, str] = {
     "bedankt-betaling": gettext_lazy("Thank you for your payment"),
     "schuldhulp-verwijzing": gettext_lazy("Referral to debt help"),
     "overdracht-aankondiging": gettext_lazy("Announcement of a hand-over"),
+    "betaalverzoek": gettext_lazy("Payment request (a payment link for a set amount)"),
+    "uitstel-herinnering": gettext_lazy("Reminder the day before a deferral ends"),
+    "verificatiecode": gettext_lazy("Code to confirm a new email address or phone number"),
+    "melding-ontvangen": gettext_lazy(
+        "Confirmation of what the customer asked for in the portal (problem, callback, deferral)"
+    ),
 }
 CHANNELS: tuple[str, ...] = tuple(Channel.values)
 LANGUAGES: tuple[str, ...] = ("nl", "en")
@@ -132,6 +138,14 @@ VARIABLES: dict[str, str] = {
     "payment_date": gettext_lazy("Thank-you: the date of the payment."),
     "remaining": gettext_lazy("Thank-you: what is still open after the payment (may be empty)."),
     "paid_in_full": gettext_lazy("Thank-you: yes/no, nothing is open any more."),
+    "request_amount": gettext_lazy("Payment request: the amount asked."),
+    "request_expires": gettext_lazy("Payment request: the last day the link works."),
+    "deferred_until": gettext_lazy("Deferral: the day the payment is due after the deferral."),
+    "code": gettext_lazy("Confirmation code: the six digits to type in the portal."),
+    "request_summary": gettext_lazy(
+        "Portal confirmation: what the customer asked for or reported, in a sentence."
+    ),
+    "next_step": gettext_lazy("Portal confirmation: what happens next, in a sentence."),
 }
 
 # The legal wording of the 14-day term (art. 6:96 lid 6 BW); the strategy engine records the
@@ -654,6 +668,12 @@ def _variables(
         "payment_date": format_day(context.get("paid_on"), language),
         "remaining": format_money(remaining, language, sms=sms) if remaining else "",
         "paid_in_full": remaining is not None and int(remaining) <= 0,
+        "request_amount": money("request_cents"),
+        "request_expires": format_day(context.get("expires_on"), language),
+        "deferred_until": format_day(context.get("deferred_until"), language),
+        "code": str(context.get("code") or ""),
+        "request_summary": str(context.get("summary") or ""),
+        "next_step": str(context.get("next_step") or ""),
     }
 
 
@@ -803,6 +823,17 @@ def _sample_context(creditor, key: str, today: date) -> dict:
         )
     elif key == "bedankt-betaling":
         context.update(paid_cents=principal, paid_on=today.isoformat(), remaining_cents=0)
+    elif key == "betaalverzoek":
+        context.update(request_cents=principal, expires_on=(today + timedelta(days=14)).isoformat())
+    elif key == "uitstel-herinnering":
+        context.update(deferred_until=(today + timedelta(days=1)).isoformat())
+    elif key == "verificatiecode":
+        context.update(code="123456")
+    elif key == "melding-ontvangen":
+        context.update(
+            summary="U heeft laten weten dat u het niet eens bent met factuur F-1001.",
+            next_step="Een medewerker bekijkt uw melding en neemt binnen 3 werkdagen contact op.",
+        )
     elif key == "overdracht-aankondiging":
         kind, party = _sample_handover(creditor)
         context.update(handover_to=kind, handover_party=party)

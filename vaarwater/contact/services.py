@@ -68,6 +68,11 @@ STATUS_NAMES = {
     "bounced": "onbestelbaar",
     "cancelled": "geannuleerd",
 }
+# Messages that answer the debtor's own action (a receipt after paying, a code they asked for, the
+# confirmation of what they reported) leave at once: no quiet hours and no caps, because the
+# debtor is waiting for them. ``verify`` goes to the address the debtor typed (``context["to"]``),
+# so it also ignores opt-outs of the stored address.
+TRANSACTIONAL = ("receipt", "verify", "confirmation")
 STOP_WORDS = {"stop", "stoppen", "afmelden", "uitschrijven", "unsubscribe", "stop all", "end"}
 
 ADAPTERS = {
@@ -80,6 +85,91 @@ ADAPTERS = {
 
 class OutboxError(Exception):
     """An illegal status change or an unusable message."""
+
+
+def preferred_channel(debtor: Debtor, *, written: bool = False) -> str | None:
+    """The channel a one-off message to the debtor takes: their stated preference when it is
+    reachable, else the first reachable channel (``written``: email or letter only)."""
+    reachable = reachable_channels(debtor)
+    order = [c for c in DEFAULT_ORDER if not written or c in WRITTEN]
+    preferred = getattr(debtor, "preferred_channel", "") or ""
+    if preferred in reachable and preferred in order:
+        return preferred
+    return next((c for c in order if c in reachable), None)
+
+
+def message_queue(
+    *,
+    debtor: Debtor,
+    template: str,
+    purpose: str,
+    key: str,
+    case=None,
+    channel: str | None = None,
+    context: dict | None = None,
+    not_before: datetime | None = None,
+    why: str = "",
+    to: str = "",
+    actor: Actor | None = None,
+) -> Message | None:
+    """Queue one message outside the daily run (a receipt, a code, a reminder); send it after
+    commit when it may leave now. ``key`` makes it happen once: the same key returns the row
+    already queued. Without a ``channel`` the debtor's preferred reachable one is used; None
+    when the debtor cannot be reached at all. ``to`` sends a ``verify`` message to an address
+    that is not (yet) a contact point."""
+    if purpose == "verify" and not to:
+        raise OutboxError("a verification message needs the address it goes to")
+    channel = channel or preferred_channel(debtor)
+    if channel is None:
+        return None
+    idempotency_key = f"{purpose}-{key}"
+    existing = Message.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return existing
+    now = timezone.now()
+    body = dict(context or {})
+    if case is not None:
+        body.setdefault("case", case.reference)
+    if to:
+        body["to"] = to
+    with transaction.atomic():
+        message = Message.objects.create(
+            creditor_id=debtor.creditor_id,
+            debtor=debtor,
+            case=case,
+            channel=channel,
+            template=template,
+            language=debtor.language or "nl",
+            purpose=purpose,
+            not_before=not_before or now,
+            idempotency_key=idempotency_key,
+            context=body,
+            why=why,
+        )
+        event_record(
+            creditor=debtor.creditor_id,
+            debtor=debtor,
+            verb="message.queued",
+            actor=actor or Actor.system(),
+            subject=message,
+            reason=why or f"{template} via {CHANNEL_NAMES.get(channel, channel)}",
+            data={"channel": channel, "template": template, "purpose": purpose},
+        )
+        if message.not_before <= now:
+            transaction.on_commit(lambda: _send_soon(message.pk))
+    return message
+
+
+def _send_soon(message_id: int) -> None:
+    from .tasks import send_message
+
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        try:
+            message_send(message_id=message_id)
+        except Exception:  # the outbox retries it; the debtor's action has succeeded
+            log.exception("sending message %s right away failed", message_id)
+    else:
+        send_message.delay(message_id=message_id)
 
 
 def adapter_for(channel: str) -> Adapter:
@@ -350,14 +440,19 @@ def _claim(message_id: int, now: datetime) -> Message | str:
             return f"not queued ({message.status})"
         if message.not_before > now:
             return "not yet"
-        if message.channel in opted_out(message.debtor_id):
+        verify = message.purpose == "verify"
+        if not verify and message.channel in opted_out(message.debtor_id):
             _fall_back(message, now, f"afgemeld voor {CHANNEL_NAMES[message.channel]}")
             return "opted out"
-        address = channel_address(message.debtor, message.channel)
+        if verify:
+            address = (message.context or {}).get("to") or None
+        else:
+            address = channel_address(message.debtor, message.channel)
         if address is None:
             _fall_back(message, now, f"geen geldig adres voor {CHANNEL_NAMES[message.channel]}")
             return "no address"
-        wait = send_rules_check(message, now)
+        transactional = message.purpose in TRANSACTIONAL
+        wait = None if transactional else send_rules_check(message, now)
         if wait is not None:
             moment, why = wait
             message.not_before = moment
@@ -492,7 +587,8 @@ def _fall_back(message: Message, now: datetime, why: str, *, cancel: bool = True
         order = contact_settings(message).best_channel_order
     except Exception:  # no strategy yet: the default order
         order = DEFAULT_ORDER
-    reachable = reachable_channels(message.debtor)
+    # A code belongs to the address it was asked for: it never moves to another channel.
+    reachable = set() if message.purpose == "verify" else reachable_channels(message.debtor)
     root = _root_key(message)
     tried = set(
         Message.objects.filter(

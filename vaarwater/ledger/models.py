@@ -145,6 +145,13 @@ class Debtor(models.Model):
         blank=True,
         help_text=_("0-100, from the early-warning model; empty until it has scored."),
     )
+    # What the debtor said in the portal: the channel and part of the day they prefer.
+    preferred_channel = models.CharField(
+        _("preferred channel"), max_length=16, blank=True, default="", db_default=""
+    )
+    preferred_time = models.CharField(
+        _("preferred time of day"), max_length=16, blank=True, default="", db_default=""
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

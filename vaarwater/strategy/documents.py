@@ -119,3 +119,10 @@ def open_cases_on_other_versions(version: StrategyVersion) -> dict[str, int]:
         key = f"{name} v{number}"
         counts[key] = counts.get(key, 0) + 1
     return counts
+
+
+def creditor_settings(creditor, *, case=None, on: date | None = None):
+    """The strategy settings that apply: the case's own version, else the creditor's current."""
+    if case is not None and case.strategy_version_id:
+        return version_strategy(case.strategy_version).settings
+    return version_strategy(current_version(creditor, on or date.today())).settings

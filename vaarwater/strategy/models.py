@@ -193,6 +193,8 @@ class HoldKind(models.TextChoices):
     DEBT_HELP = "debt_help", _("debt help")
     BREATHING_SPACE = "breathing_space", _("breathing space (adempauze)")
     DECEASED = "deceased", _("deceased")
+    DEFERRAL = "deferral", _("deferred to payday")
+    REVIEW = "review", _("under review (reported by the customer)")
     MANUAL = "manual", _("manual")
 
 

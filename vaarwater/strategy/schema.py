@@ -129,6 +129,26 @@ class ContactHours(Strict):
         return self
 
 
+class ProblemHolds(Strict):
+    """Days a case pauses when the debtor reports a problem in the portal (0: no pause)."""
+
+    dispute: int = Field(30, ge=0, le=180, description="an invoice is disputed")
+    contact: int = Field(0, ge=0, le=60, description="wrong address or contact data")
+    cant_pay: int = Field(14, ge=0, le=90, description="'I can't pay', with a reason")
+
+
+class PortalPolicy(Strict):
+    """What a debtor may do in the portal without an agent."""
+
+    deferral_max_days: int = Field(
+        35, ge=0, le=90, description="the latest day a debtor may defer to, counted from today"
+    )
+    deferrals_per_case: int = Field(1, ge=0, le=5)
+    partial_min: Cents = Field(1000, description="the smallest partial payment")
+    payment_link_days: int = Field(14, ge=1, le=90, description="how long a payment link works")
+    problem_holds: ProblemHolds = ProblemHolds()
+
+
 class Settings(Strict):
     grace_days: int = Field(3, ge=0, le=90, description="days after the due date before a case")
     letter_receipt_business_days: int = Field(2, ge=0, le=10)
@@ -144,6 +164,7 @@ class Settings(Strict):
         "letter",
     )
     handover_min_balance: Cents = 0
+    portal: PortalPolicy = PortalPolicy()
 
 
 class Condition(Strict):
