@@ -45,6 +45,9 @@ class LoginAttempt(models.Model):
         verbose_name = _("login attempt")
         verbose_name_plural = _("login attempts")
 
+    def __str__(self):
+        return f"login attempt at {self.at:%Y-%m-%d %H:%M}"
+
 
 class ContactChange(models.Model):
     """A new email address or phone number the debtor typed, confirmed with a code sent to it."""
