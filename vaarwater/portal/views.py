@@ -1,8 +1,8 @@
 """The debtor's landing page behind a personal link.
 
-This first version shows what is owed and how to pay by bank transfer, and asks the debtor to
-confirm contact details that are old or never confirmed. The full portal (iDEAL, plans,
-deferral, problems, help) builds on it.
+The overview: what is owed and why (``explain.py``), what was sent when, what happens next and
+how to stop it, and the ways to act (pay, plan, pay later, report a problem, get help). It also
+asks the debtor to confirm contact details that are old or never confirmed.
 """
 
 from datetime import timedelta
@@ -15,12 +15,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from vaarwater.contact.learning import response_record
-from vaarwater.core.events import Actor, event_record
-from vaarwater.core.money import format_eur
+from vaarwater.core.events import event_record
 from vaarwater.ledger.models import ContactPoint, ContactSource
-from vaarwater.ledger.selectors import debtor_position
 
-from .tokens import access_token_check
+from .access import portal_view
+from .explain import overview
 
 
 def stale_contact_points(debtor, *, now=None):
@@ -36,13 +35,13 @@ def stale_contact_points(debtor, *, now=None):
 
 
 @require_http_methods(["GET", "POST"])
-def landing(request, token):
-    """Show the debtor their balance and how to pay; confirm or reject old contact details."""
-    access = access_token_check(token)
-    if access is None:
-        return TemplateResponse(request, "portal/link_invalid.html", status=404)
-    debtor = access.debtor
-    actor = Actor(kind="debtor", label=debtor.name)
+@portal_view
+def landing(request):
+    """Show what the debtor owes and why, what was sent, what happens next and how to act;
+    confirm or reject old contact details."""
+    portal = request.portal
+    debtor = portal.debtor
+    actor = portal.actor
     now = timezone.now()
     if request.method == "POST":
         with transaction.atomic():
@@ -66,6 +65,7 @@ def landing(request, token):
                     data={"kind": point.kind, "source": ContactSource.PORTAL},
                 )
         return redirect(request.path + "?bevestigd=1")
+    access = portal.access
     if request.session.get(f"opened-{access.pk}") != now.date().isoformat():
         request.session[f"opened-{access.pk}"] = now.date().isoformat()
         with transaction.atomic():
@@ -74,26 +74,21 @@ def landing(request, token):
                 debtor=debtor,
                 verb="portal.opened",
                 actor=actor,
-                subject=access.case,
+                subject=portal.case,
                 reason="persoonlijke link geopend",
             )
             response_record(debtor_id=debtor.pk, kind="link", at=now)
-    position = debtor_position(debtor)
-    language = request.LANGUAGE_CODE if request.LANGUAGE_CODE in ("nl", "en") else "nl"
     today = timezone.localdate()
-    overdue = [i for i in position.items.values() if i.due_date < today]
-    balance = position.balance
     return TemplateResponse(
         request,
         "portal/landing.html",
         {
             "debtor": debtor,
-            "creditor": debtor.creditor,
-            "case": access.case,
-            "balance": format_eur(max(balance, 0), language=language),
-            "overdue": format_eur(sum(i.total for i in overdue), language=language),
-            "owes": balance > 0,
+            "creditor": portal.creditor,
+            "case": portal.case,
+            "o": overview(debtor, portal.case, language=portal.language, today=today),
             "stale": stale_contact_points(debtor, now=now),
             "confirmed": request.GET.get("bevestigd") == "1",
+            "reference": portal.case.reference if portal.case else debtor.external_id,
         },
     )
