@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import contact_views, template_views, views
+from . import contact_views, task_views, template_views, views
 
 app_name = "workspace"
 urlpatterns = [
@@ -10,6 +10,8 @@ urlpatterns = [
     path("cases/<int:pk>/hold/", views.case_hold, name="case_hold"),
     path("cases/<int:pk>/hold/<int:hold_pk>/end/", views.case_hold_end, name="case_hold_end"),
     path("strategies/", views.strategy_list, name="strategy_list"),
+    path("tasks/", task_views.task_list, name="task_list"),
+    path("tasks/<int:pk>/done/", task_views.task_done, name="task_done"),
     path("contact/unreachable/", contact_views.unreachable, name="unreachable"),
     path("messages/<int:pk>/letter.pdf", contact_views.message_letter, name="message_letter"),
     path("strategies/<int:pk>/", views.strategy_detail, name="strategy_detail"),
