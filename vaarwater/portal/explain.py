@@ -72,6 +72,14 @@ def _rate(kind: str, on: date):
     return max(rates, key=lambda r: r.valid_from).rate_percent if rates else None
 
 
+def _percent(rate, language: str) -> str:
+    """``Decimal('4.00')`` → ``'4'``, ``Decimal('12.25')`` → ``'12,25'`` in Dutch."""
+    if rate is None:
+        return "?"
+    text = format(rate.normalize(), "f")
+    return text.replace(".", ",") if language == "nl" else text
+
+
 def _step_words(step, case: Case, debtor, language: str) -> str:
     """The next step as a sentence the debtor understands."""
     kind = step.step
@@ -169,7 +177,7 @@ def overview(debtor, case: Case | None, *, language: str, today: date) -> Overvi
                     "on time (now %(rate)s%% a year). The law sets this rate; it stops as soon "
                     "as you have paid."
                 )
-                % {"since": _day(with_interest.interest_from), "rate": rate}
+                % {"since": _day(with_interest.interest_from), "rate": _percent(rate, language)}
             )
     sent = (
         Message.objects.filter(debtor=debtor, status__in=SENT_STATUSES, sent_at__isnull=False)
