@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import contact_views, task_views, template_views, views
+from . import contact_views, question_views, task_views, template_views, views
 
 app_name = "workspace"
 urlpatterns = [
@@ -12,6 +12,7 @@ urlpatterns = [
     path("strategies/", views.strategy_list, name="strategy_list"),
     path("tasks/", task_views.task_list, name="task_list"),
     path("tasks/<int:pk>/done/", task_views.task_done, name="task_done"),
+    path("questions/", question_views.questions, name="questions"),
     path("contact/unreachable/", contact_views.unreachable, name="unreachable"),
     path("messages/<int:pk>/letter.pdf", contact_views.message_letter, name="message_letter"),
     path("strategies/<int:pk>/", views.strategy_detail, name="strategy_detail"),
