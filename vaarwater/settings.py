@@ -191,3 +191,21 @@ if PRODUCTION:
             "These must be set when VAARWATER_PRODUCTION=true (the defaults only work with the "
             "local simulator): " + ", ".join(f"VAARWATER_{n}" for n in _channel_unset)
         )
+
+# iDEAL through Mollie -------------------------------------------------------------------------
+# On a laptop the official client (mollie-api-python) talks to the same built-in simulator
+# (`vaarwater simulator`, port 8025), which accepts only this dev key and has a checkout page of
+# its own. For real payments set a Mollie API key (test_… for Mollie's test mode, live_… for
+# money); with VAARWATER_PRODUCTION=true the API base defaults to Mollie's and the dev key is
+# refused. Mollie calls PUBLIC_URL + /payments/webhooks/mollie/. See docs/payments.md.
+_mollie_dev_key = "test_vaarwaterdev000000000000000000"  # noqa: S105 - the dev default (test_ + 30)
+MOLLIE_API_KEY = env.str("MOLLIE_API_KEY") or _mollie_dev_key
+# Where the client sends its requests; empty = the real https://api.mollie.com.
+MOLLIE_API_BASE = env.str("MOLLIE_API_BASE", "" if PRODUCTION else _channel_simulator)
+# Seconds to wait for Mollie's answer (connect, read).
+MOLLIE_TIMEOUT = env.int("MOLLIE_TIMEOUT", 15)
+if PRODUCTION and _mollie_dev_key == MOLLIE_API_KEY:
+    raise ImproperlyConfigured(
+        "VAARWATER_MOLLIE_API_KEY must be set when VAARWATER_PRODUCTION=true (the default only "
+        "works with the local simulator)"
+    )

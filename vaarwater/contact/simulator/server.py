@@ -1,4 +1,5 @@
-"""A local stand-in for Twilio's Messages API and the WhatsApp Cloud API, with webhooks.
+"""A local stand-in for Twilio's Messages API, the WhatsApp Cloud API and Mollie's Payments API,
+with webhooks.
 
 It serves the parts of both APIs our adapters use, checks credentials like the real ones, keeps
 every accepted message, and reports back like the providers do: signed status webhooks
@@ -13,6 +14,8 @@ Provider API (what the twilio library and the WhatsApp adapter call):
 - ``GET  /2010-04-01/Accounts/{AccountSid}/Messages.json`` (To, From, DateSent, DateSent<,
   DateSent>, PageSize, Page) and ``GET …/Messages/{Sid}.json``
 - ``POST /{version}/{phone_number_id}/messages`` (Bearer token; approved templates only)
+- ``POST /v2/payments``, ``GET /v2/payments/{id}`` (Mollie, Bearer API key) and the iDEAL
+  checkout page ``/_sim/mollie/checkout/{id}``: see ``mollie.py``
 
 Control API (for tests, the demo and people):
 
@@ -60,6 +63,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from vaarwater.contact.providers.whatsapp.consts import APPROVED
 
+from .mollie import MollieSimulator
+
 log = logging.getLogger(__name__)
 
 API_VERSION = "2010-04-01"
@@ -88,6 +93,7 @@ class SimulatorConfig:
     whatsapp_token: str = "dev-whatsapp-token"  # noqa: S105 - the dev default
     whatsapp_app_secret: str = "dev-whatsapp-app-secret"  # noqa: S105 - the dev default
     whatsapp_webhook_path: str = "/contact/webhooks/whatsapp/"
+    mollie_api_key: str = "test_vaarwaterdev000000000000000000"  # noqa: S105 - the dev default
     # (template name, language code) → number of body parameters.
     approved_templates: dict = field(default_factory=lambda: dict(APPROVED))
     status_delay: float = 0.5
@@ -119,6 +125,7 @@ class SimulatorConfig:
                 "whatsapp_phone_number_id": settings.WHATSAPP_PHONE_NUMBER_ID,
                 "whatsapp_token": settings.WHATSAPP_TOKEN,
                 "whatsapp_app_secret": settings.WHATSAPP_APP_SECRET,
+                "mollie_api_key": settings.MOLLIE_API_KEY,
             }
         except Exception:  # no Django settings: the built-in defaults
             log.debug("simulator without Django settings")
@@ -192,6 +199,7 @@ class Simulator:
         self._stopped = threading.Event()
         self._released = threading.Event()  # cleared: webhooks wait (see hold_webhooks)
         self._released.set()
+        self.mollie = MollieSimulator(self)
 
     # -- control ---------------------------------------------------------------------------
 
@@ -217,6 +225,7 @@ class Simulator:
             self.config.fail_status = 500
             self.config.unknown_mode = "async"
             self.config.clock_offset = 0.0
+            self.mollie.reset()
         self._released.set()
 
     def stop(self) -> None:
@@ -798,12 +807,16 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
-    def _send(self, status: int, body, content_type: str = "application/json") -> None:
+    def _send(
+        self, status: int, body, content_type: str = "application/json", headers=None
+    ) -> None:
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
         try:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):
@@ -832,6 +845,8 @@ class _Handler(BaseHTTPRequestHandler):
                     payload = None
                 version, phone = match.groups()
                 return self._send(*self.sim.whatsapp_send(version, phone, auth, payload))
+            elif path.startswith(("/v2/", "/_sim/mollie")):
+                return self._send(*self.sim.mollie.handle(method, path, query, self.headers, body))
             elif path.startswith("/_sim/") or path == "/":
                 return self._control(method, path, query, body)
             return self._send(404, {"error": "not found", "path": path})
@@ -881,7 +896,7 @@ def _config_json(config: SimulatorConfig) -> dict:
         {"name": name, "language": language, "params": count}
         for (name, language), count in sorted(config.approved_templates.items())
     ]
-    for secret in ("twilio_auth_token", "whatsapp_token", "whatsapp_app_secret"):
+    for secret in ("twilio_auth_token", "whatsapp_token", "whatsapp_app_secret", "mollie_api_key"):
         data[secret] = "***"
     return data
 
@@ -901,7 +916,8 @@ def _page(messages: list[dict]) -> bytes:
         "<title>Vaarwater aanbieder-simulator</title>"
         "<h1>Aanbieder-simulator (sms en WhatsApp)</h1>"
         "<p>Berichten die Vaarwater hier verstuurde, nieuwste eerst. "
-        "JSON: <a href='/_sim/messages'>/_sim/messages</a>.</p>"
+        "JSON: <a href='/_sim/messages'>/_sim/messages</a>. "
+        "iDEAL-betalingen (Mollie): <a href='/_sim/mollie/'>/_sim/mollie/</a>.</p>"
         "<table><tr><th>tijd</th><th>kanaal</th><th>aan</th><th>status</th><th>tekst</th></tr>"
         f"{rows}</table></html>"
     ).encode()

@@ -1,5 +1,6 @@
 """``vaarwater simulator [--port 8025] [--webhook-base http://127.0.0.1:8000]``: the local SMS
-(Twilio API) and WhatsApp (Cloud API) provider simulator, in the foreground."""
+(Twilio API), WhatsApp (Cloud API) and iDEAL (Mollie API) provider simulator, in the
+foreground."""
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -8,9 +9,11 @@ from vaarwater.contact.simulator.server import simulator_server
 
 class Command(BaseCommand):
     help = (
-        "Run the local SMS/WhatsApp provider simulator: it speaks the Twilio Messages API and "
-        "the WhatsApp Cloud API with this installation's dev credentials, keeps the messages "
-        "(see / and /_sim/messages) and sends delivery webhooks back to --webhook-base."
+        "Run the local SMS/WhatsApp/iDEAL provider simulator: it speaks the Twilio Messages API, "
+        "the WhatsApp Cloud API and Mollie's Payments API with this installation's dev "
+        "credentials, keeps the messages (see / and /_sim/messages) and payments (/_sim/mollie/), "
+        "has an iDEAL checkout page, and sends webhooks back to --webhook-base (Mollie: to each "
+        "payment's webhookUrl)."
     )
 
     def add_arguments(self, parser):
@@ -45,8 +48,9 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"cannot listen on {host}:{port}: {exc}") from exc
         self.stdout.write(
-            f"Simulator on {server.base_url} (Twilio API and WhatsApp Cloud API); webhooks to "
-            f"{server.sim.config.webhook_base}. Messages: {server.base_url}/. Stop with Ctrl+C."
+            f"Simulator on {server.base_url} (Twilio API, WhatsApp Cloud API, Mollie API); "
+            f"webhooks to {server.sim.config.webhook_base}. Messages: {server.base_url}/, "
+            f"iDEAL payments: {server.base_url}/_sim/mollie/. Stop with Ctrl+C."
         )
         try:
             server.serve_forever()
