@@ -6,6 +6,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("contact/", include("vaarwater.contact.urls")),
     path("", include("vaarwater.portal.urls")),
+    path("", include("vaarwater.payments.urls")),
     path("", include("vaarwater.contact.public_urls")),
     path("", include("vaarwater.workspace.urls")),
 ]

@@ -1,0 +1,1 @@
+"""Payment service providers: one sub-package per provider (``mollie``)."""
