@@ -502,9 +502,20 @@ def format_iban(iban: str) -> str:
 
 
 def payment_url(*, portal_url: str, message: Message | None = None) -> str:
-    """The link to pay online: for now the portal's payment section. A later issue replaces
-    this by a real payment link (iDEAL) for the message."""
-    return f"{portal_url}#betalen" if portal_url else ""
+    """The link to pay online: the pay page behind the message's personal link, where the
+    debtor pays everything or part of it with iDEAL (``/p/<token>/betalen/``).
+
+    Not a fixed-amount payment link (``/b/<code>/``): a message can be read days later, after
+    a transfer, costs or interest changed the balance, and the pay page always asks for what is
+    open now and allows a partial payment. A ``betaalverzoek`` carries its payment link in the
+    message's context instead, which wins over this.
+
+    >>> payment_url(portal_url="https://pay.example/p/abc/")
+    'https://pay.example/p/abc/betalen/'
+    """
+    if not portal_url:
+        return ""
+    return portal_url.rstrip("/") + "/betalen/"
 
 
 SAMPLE_TOKEN = "VOORBEELD-voorbeeld-VOORBEELD-vb"  # as long as a real token (32 characters)
