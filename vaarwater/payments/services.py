@@ -22,6 +22,7 @@ import re
 import secrets
 from collections.abc import Callable
 from datetime import date, timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -165,7 +166,14 @@ def payment_nonce() -> str:
 
 
 def webhook_url() -> str:
-    """Where Mollie reports a payment's changes (``PUBLIC_URL`` + the webhook path)."""
+    """Where Mollie reports a payment's changes (``PUBLIC_URL`` + the webhook path).
+
+    Empty when the real Mollie is used from a laptop (``PUBLIC_URL`` on localhost): Mollie
+    refuses a webhook it cannot reach, and the return page asks Mollie itself anyway."""
+    host = urlsplit(settings.PUBLIC_URL).hostname or ""
+    real_mollie = urlsplit(settings.MOLLIE_API_BASE or consts.API_HOST).hostname == "api.mollie.com"
+    if real_mollie and (host == "localhost" or host.startswith("127.") or host == "::1"):
+        return ""
     return settings.PUBLIC_URL.rstrip("/") + reverse("payments:mollie_webhook")
 
 

@@ -19,6 +19,7 @@ from vaarwater.payments.services import (
     payment_nonce,
     payment_start,
     payment_sync,
+    webhook_url,
 )
 
 from .conftest import AMOUNT, case_of
@@ -248,3 +249,13 @@ def test_a_request_booked_by_a_bank_statement_first_is_not_booked_twice(owing, m
     synced = payment_sync(provider_id=request.provider_id)
     assert Payment.objects.filter(debtor=owing).count() == 1
     assert synced.payment_id == Payment.objects.get(debtor=owing).pk
+
+
+def test_the_webhook_url_is_on_the_public_url(settings):
+    """Mollie calls PUBLIC_URL; the real Mollie is given none for a laptop it cannot reach."""
+    settings.PUBLIC_URL = "https://betalen.example.nl"
+    assert webhook_url() == "https://betalen.example.nl/payments/webhooks/mollie/"
+    settings.PUBLIC_URL = "http://127.0.0.1:8000"
+    assert webhook_url() == "http://127.0.0.1:8000/payments/webhooks/mollie/"  # the simulator
+    settings.MOLLIE_API_BASE = ""
+    assert webhook_url() == ""
