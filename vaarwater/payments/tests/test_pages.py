@@ -166,7 +166,8 @@ def test_mollie_down_shows_an_error_and_the_transfer(client, owing, mollie):  # 
 
 @pytest.mark.parametrize(("choice", "words"), [("canceled", "not completed"), ("open", "waiting")])
 def test_the_return_page_for_a_payment_not_made(client, owing, mollie, choice, words):  # noqa: F811
-    """Canceled: 'not completed' and try again; still open: 'waiting' and the page refreshes."""
+    """Canceled: 'not completed' and try again; still open: 'waiting', check again or go back
+    to the payment (no automatic refresh: a page that reloads itself fails WCAG 2.2.1)."""
     client.cookies["django_language"] = "en"
     token = personal_link(owing)
     nonce = nonce_of(client.get(f"/p/{token}/betalen/"))
@@ -177,7 +178,8 @@ def test_the_return_page_for_a_payment_not_made(client, owing, mollie, choice, w
     page = client.get(f"/p/{token}/betaling/{request.pk}/")
     text = page.content.decode()
     assert words in text
-    assert ('http-equiv="refresh"' in text) == (choice == "open")
+    assert 'http-equiv="refresh"' not in text
+    assert ("Go back to the payment" in text) == (choice == "open")
     assert not Payment.objects.exists()
 
 
