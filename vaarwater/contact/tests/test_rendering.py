@@ -270,7 +270,7 @@ def test_saved_message_gets_a_personal_link_once(creditor):
     token = content.portal_url.rstrip("/").rsplit("/", 1)[-1]
     row = access_token_check(token)
     assert row is not None and row.debtor_id == case.debtor_id and row.case_id == case.pk
-    assert content.payment_url == content.portal_url + "#betalen"
+    assert content.payment_url == content.portal_url + "betalen/"
     assert content.portal_url in content.text
     message.context["portal_url"] = content.portal_url
     message.context["payment_url"] = content.payment_url

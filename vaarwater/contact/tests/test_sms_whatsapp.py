@@ -770,7 +770,7 @@ def test_production_refuses_the_dev_provider_credentials(tmp_path):
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("VAARWATER_TWILIO", "VAARWATER_WH"))
+        if not k.startswith(("VAARWATER_TWILIO", "VAARWATER_WH", "VAARWATER_MOLLIE"))
     }
     env.update(
         VAARWATER_PRODUCTION="true",
@@ -789,6 +789,7 @@ def test_production_refuses_the_dev_provider_credentials(tmp_path):
         VAARWATER_WHATSAPP_TOKEN="t",
         VAARWATER_WHATSAPP_APP_SECRET="t",
         VAARWATER_WHATSAPP_VERIFY_TOKEN="t",
+        VAARWATER_MOLLIE_API_KEY="live_" + "a" * 30,
     )
     accepted = subprocess.run(run, env=env, capture_output=True, text=True, check=False)
     assert accepted.returncode == 0, accepted.stderr

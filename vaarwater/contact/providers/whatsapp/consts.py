@@ -34,6 +34,10 @@ TEMPLATES: dict[str, Template] = {
     "regeling-bevestiging": Template("vaarwater_regeling_bevestiging", ("naam", "link")),
     "termijn-gemist": Template("vaarwater_termijn_gemist", ("naam", "bedrag", "link")),
     "bedankt-betaling": Template("vaarwater_bedankt_betaling", ("naam", "link")),
+    "betaalverzoek": Template("vaarwater_betaalverzoek", ("naam", "bedrag", "betaallink")),
+    "uitstel-herinnering": Template("vaarwater_uitstel_herinnering", ("naam", "link")),
+    "verificatiecode": Template("vaarwater_verificatiecode", ("code",)),
+    "melding-ontvangen": Template("vaarwater_melding_ontvangen", ("naam", "link")),
 }
 
 # Where each body parameter comes from: the message's ``context`` keys, first one present wins
@@ -41,9 +45,11 @@ TEMPLATES: dict[str, Template] = {
 # written as Dutch or English euros.
 PARAMETERS: dict[str, tuple[str, ...]] = {
     "naam": ("name", "debtor_name"),
-    "bedrag": ("amount", "amount_cents", "claim_cents"),
+    "bedrag": ("amount", "amount_cents", "request_cents", "claim_cents"),
     "kosten": ("costs", "costs_cents"),
     "link": ("portal_url", "payment_url"),
+    "betaallink": ("payment_url", "portal_url"),
+    "code": ("code",),
 }
 
 # Our language → the template language code the templates were approved in.
