@@ -79,6 +79,9 @@ TEMPLATE_KEYS: dict[str, str] = {
         "Confirmation of what the customer asked for in the portal (problem, callback, deferral)"
     ),
 }
+# Texts that never carry the personal link: a confirmation code goes to an address the debtor
+# just typed and that is not confirmed yet; a typo must not hand a stranger the debtor's file.
+NO_LINK_KEYS = frozenset({"verificatiecode"})
 CHANNELS: tuple[str, ...] = tuple(Channel.values)
 LANGUAGES: tuple[str, ...] = ("nl", "en")
 DEFAULT_LANGUAGE = "nl"
@@ -526,6 +529,8 @@ def _links(message: Message, now: datetime) -> tuple[str, str]:
     text), a new personal link for a saved message, a sample link for a preview."""
     from vaarwater.portal.tokens import access_token_issue, portal_url
 
+    if message.purpose == "verify" or message.template in NO_LINK_KEYS:
+        return "", ""
     context = message.context or {}
     portal = context.get("portal_url") or ""
     if not portal:
