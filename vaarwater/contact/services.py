@@ -440,6 +440,20 @@ def _claim(message_id: int, now: datetime) -> Message | str:
             return f"not queued ({message.status})"
         if message.not_before > now:
             return "not yet"
+        if (
+            message.case_id is not None
+            and message.case.status == "closed"
+            and message.purpose not in TRANSACTIONAL
+        ):
+            # Paid (or otherwise closed) since it was planned: a reminder now would be wrong.
+            message_transition(
+                message=message,
+                to=MessageStatus.CANCELLED,
+                source="outbox",
+                at=now,
+                detail="dossier gesloten voordat het bericht weg kon",
+            )
+            return "case closed"
         verify = message.purpose == "verify"
         if not verify and message.channel in opted_out(message.debtor_id):
             _fall_back(message, now, f"afgemeld voor {CHANNEL_NAMES[message.channel]}")

@@ -94,6 +94,13 @@ REPLY_VERBS = (
     "call.answered",
     "promise.made",
     "problem.reported",
+    "portal.opened",
+    "portal.login",
+    "portal.chat_question",
+    "deferral.requested",
+    "callback.requested",
+    "breathing_space.requested",
+    "payment.started",
 )
 LETTER_WORDING = "binnen veertien dagen, te rekenen vanaf de dag na ontvangst van deze brief"
 WRITTEN = ("letter", "email")

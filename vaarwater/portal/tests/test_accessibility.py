@@ -43,7 +43,11 @@ def _pages(token):
 
 @pytest.mark.parametrize("language", ["nl", "en"])
 def test_every_portal_page_is_accessible_at_phone_width(
-    live_server, phone, artefacts, token, language  # noqa: F811
+    live_server,
+    phone,
+    artefacts,
+    token,
+    language,  # noqa: F811
 ):
     """axe-core (WCAG 2.1 A/AA and best practices) finds nothing serious on any page."""
     phone.context.add_cookies(

@@ -21,7 +21,10 @@ def link(case):
 
 
 def test_costs_are_explained_with_the_letter_that_announced_them(
-    client, load_strategy, make_debtor, settings  # noqa: F811
+    client,
+    load_strategy,
+    make_debtor,
+    settings,  # noqa: F811
 ):
     """After the 14-day term ran out, the page shows the costs, the letter's date and term."""
     settings.LANGUAGE_CODE = "nl"
@@ -48,7 +51,9 @@ def test_next_step_and_pause_are_shown(client, load_strategy, make_debtor):  # n
     case = Case.objects.get(debtor=debtor)
     text = client.get(f"/p/{link(case)}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Wat gebeurt er hierna" in text or "What happens next" in text
-    hold_place(case=case, kind="review", reason="klant meldt probleem", until=today + timedelta(days=14))
+    hold_place(
+        case=case, kind="review", reason="klant meldt probleem", until=today + timedelta(days=14)
+    )
     text = client.get(f"/p/{link(case)}/").content.decode()
     assert "gepauzeerd" in text or "paused" in text
 
