@@ -53,6 +53,29 @@ class Command(BaseCommand):
             )
         self._daily_cycle(days)
         self._users(creditor)
+        self._portal_links(creditor)
+
+    def _portal_links(self, creditor, count: int = 3):
+        """Print personal links of a few debtors with an open case: the debtor's side."""
+        from django.conf import settings
+
+        from vaarwater.portal.tokens import access_token_issue, portal_url
+        from vaarwater.strategy.models import Case
+
+        cases = Case.objects.for_creditor(creditor).active().order_by("pk")[:count]
+        if not cases:
+            return
+        self.stdout.write("\nThe debtor portal (personal links, as in the messages):")
+        for case in cases:
+            token = access_token_issue(
+                creditor_id=creditor.pk, debtor_id=case.debtor_id, case_id=case.pk
+            )
+            self.stdout.write(f"  {case.debtor.name:<28} {portal_url(token)}")
+        base = settings.PUBLIC_URL.rstrip("/")
+        self.stdout.write(
+            f"Without a link: {base}/p/ (file number, postcode, house number). iDEAL payments "
+            "go to the Mollie simulator at http://127.0.0.1:8025/."
+        )
 
     def _daily_cycle(self, days: int):
         """Run the daily cycle for the last ``days`` days, so cases stand at different steps:
