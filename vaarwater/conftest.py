@@ -131,3 +131,16 @@ def cli_env(tmp_path):
     env["VAARWATER_DATABASE_URL"] = f"sqlite:///{Path(tmp_path) / 'cli.sqlite3'}"
     env["VAARWATER_VAR_DIR"] = str(tmp_path / "var")
     return env
+
+
+@pytest.fixture
+def english(client):
+    """Run a test in English: the test client's language cookie and the active language.
+
+    The interface is Dutch first; tests that check an English wording (an error message, a
+    label) ask for English explicitly, as a debtor pressing "English" would."""
+    from django.utils import translation
+
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    with translation.override("en"):
+        yield

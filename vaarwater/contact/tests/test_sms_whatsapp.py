@@ -199,9 +199,14 @@ def test_every_vaarwater_template_has_an_approved_whatsapp_template():
         "regeling-bevestiging",
         "termijn-gemist",
         "bedankt-betaling",
+        "betaalverzoek",
+        "uitstel-herinnering",
+        "verificatiecode",
+        "melding-ontvangen",
     }
     assert set(wa_consts.TEMPLATES) == keys
     context = {"name": "Jan", "claim_cents": 100, "costs_cents": 4000, "portal_url": "http://x/"}
+    context["code"] = "123456"
     for key, template in wa_consts.TEMPLATES.items():
         payload = template_payload(outgoing(template=key, context=context))
         parameters = payload["template"]["components"][0]["parameters"]

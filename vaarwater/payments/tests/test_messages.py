@@ -16,7 +16,7 @@ from vaarwater.payments.services import (
 
 from .conftest import case_of
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 AGENT = Actor(kind="user", label="medewerker")
 
 

@@ -219,7 +219,7 @@ def test_a_payment_link_is_made_with_the_policy_expiry_and_an_event(owing):
     assert Event.objects.filter(verb="payment_link.created", subject_id=link.pk).exists()
 
 
-def test_a_payment_link_cannot_ask_more_than_is_owed(owing):
+def test_a_payment_link_cannot_ask_more_than_is_owed(owing, english):
     from vaarwater.payments.services import PaymentError
 
     with pytest.raises(PaymentError, match="more than the customer owes"):

@@ -25,7 +25,7 @@ from vaarwater.payments.services import (
 from .conftest import AMOUNT, case_of
 from .mollie_fixtures import checkout, mollie  # noqa: F401
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 DEBTOR = Actor(kind="debtor", label="Klant")
 RETURN = "http://testserver/terug/"
 

@@ -4,7 +4,6 @@ from datetime import date, timedelta
 
 import pytest
 
-from vaarwater.contact.models import Message
 from vaarwater.portal.tokens import access_token_issue
 from vaarwater.strategy.models import Case, CostCharge
 from vaarwater.strategy.services import hold_place
@@ -38,9 +37,28 @@ def test_costs_are_explained_with_the_letter_that_announced_them(
     assert "Incassokosten" in text
     notice = charge.notice
     assert f"{notice.term_ends_on.day} " in text
-    assert "Wat we u stuurden" in text
-    sent = Message.objects.filter(debtor=debtor, sent_at__isnull=False).count()
-    assert sent == 0 or text.count("<li>") >= 1
+    assert "Waarom er kosten en rente bij zijn gekomen" in text
+
+
+def test_what_was_sent_is_listed_without_codes(client, make_debtor):
+    """Sent messages are listed with their kind and channel; a confirmation code is not."""
+    from django.utils import timezone
+
+    from vaarwater.contact.models import Message
+
+    debtor = make_debtor(amount=5000, due=date.today() - timedelta(days=9))
+    for n, (template, purpose) in enumerate(
+        (("herinnering", "reminder"), ("verificatiecode", "verify"))
+    ):
+        Message.objects.create(
+            creditor=debtor.creditor, debtor=debtor, channel="email", template=template,
+            purpose=purpose, not_before=timezone.now(), sent_at=timezone.now(),
+            status="delivered", idempotency_key=f"m{n}", subject=f"Onderwerp {template}",
+        )  # fmt: skip
+    token = access_token_issue(creditor_id=debtor.creditor_id, debtor_id=debtor.pk, case_id=None)
+    text = client.get(f"/p/{token}/").content.decode()
+    assert "Wat we u stuurden" in text and "Onderwerp herinnering" in text
+    assert "Onderwerp verificatiecode" not in text
 
 
 def test_next_step_and_pause_are_shown(client, load_strategy, make_debtor):  # noqa: F811

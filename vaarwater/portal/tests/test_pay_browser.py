@@ -85,8 +85,9 @@ def test_debtor_pays_everything_with_ideal_from_the_personal_link(
     # Now Mollie's webhook arrives: it is answered, and books nothing more.
     mollie_live.release_webhooks()
     mollie_live.wait_for(
-        lambda sim: any(w.get("status_code") == 200 and "mollie" in w.get("url", "")
-                        for w in sim.webhooks)
+        lambda sim: any(
+            w.get("status_code") == 200 and "mollie" in w.get("url", "") for w in sim.webhooks
+        )
     )
 
     # The confirmation email reached the SMTP server, once.

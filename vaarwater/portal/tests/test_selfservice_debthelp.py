@@ -17,7 +17,7 @@ from vaarwater.portal.selfservice import (
     postcode_digits,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 HEADER = "postcode_from;postcode_to;municipality;municipality_code;name;phone;email;url"
 GOOD = f"""# a comment

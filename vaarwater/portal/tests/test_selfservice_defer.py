@@ -30,7 +30,7 @@ from vaarwater.portal.tests.test_selfservice import (  # noqa: F401
 from vaarwater.strategy.models import CaseStatus, Hold, HoldKind
 from vaarwater.strategy.tests.conftest import load_strategy, make_debtor  # noqa: F401
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 TZ = ZoneInfo("Europe/Amsterdam")
 ACTOR = Actor("debtor", "Klant")
 

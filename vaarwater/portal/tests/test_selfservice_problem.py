@@ -28,7 +28,7 @@ from vaarwater.portal.tests.test_selfservice import (  # noqa: F401
 from vaarwater.strategy.models import CaseStatus, Hold, HoldKind
 from vaarwater.strategy.tests.conftest import load_strategy, make_debtor  # noqa: F401
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 TZ = ZoneInfo("Europe/Amsterdam")
 ACTOR = Actor("debtor", "Klant")
 
@@ -96,7 +96,7 @@ def test_someone_elses_invoice_cannot_be_disputed(client, debtor, case, make_deb
 def test_the_text_is_at_most_2000_characters(client, debtor, case):
     invoice = Invoice.objects.get(debtor=debtor)
     response = post(client, link(debtor, case), kind="dispute", invoice=invoice.pk, text="x" * 2001)
-    assert "at most 2.000 characters" in errors_of(response)  # Dutch digits
+    assert "at most 2,000 characters" in errors_of(response)
     assert not ProblemReport.objects.exists()
 
 
