@@ -111,6 +111,9 @@ LOGIN_REDIRECT_URL = "/"
 # The address debtors and providers reach this installation at: personal links in messages,
 # List-Unsubscribe, and the delivery-webhook URLs handed to SMS/WhatsApp providers.
 PUBLIC_URL = env.str("PUBLIC_URL", "http://127.0.0.1:8000")
+# Behind a reverse proxy the portal's login limits count the client address the proxy reports
+# (the last X-Forwarded-For entry) instead of the proxy's own.
+PORTAL_BEHIND_PROXY = env.bool("PORTAL_BEHIND_PROXY", default=False)
 
 # The portal asks a debtor to confirm contact details not confirmed for this many days.
 CONTACT_CONFIRM_AFTER_DAYS = env.int("CONTACT_CONFIRM_AFTER_DAYS", 180)

@@ -84,3 +84,22 @@ def test_empty_fields_get_field_errors(client, db):
     assert page.status_code == 200
     assert page.content.decode().count('aria-invalid="true"') == 3
     assert not LoginAttempt.objects.exists()
+
+
+def test_behind_a_proxy_the_forwarded_client_is_counted(client, case, settings):
+    """With PORTAL_BEHIND_PROXY the limit is per forwarded client, not per proxy."""
+    settings.PORTAL_BEHIND_PROXY = True
+    for n in range(MAX_PER_CLIENT):
+        client.post(
+            "/p/",
+            {"reference": f"{n:06d}-0", "postcode": "1234AB", "house_number": "1"},
+            REMOTE_ADDR="10.0.0.1",
+            HTTP_X_FORWARDED_FOR="192.0.2.7",
+        )
+    other = client.post(
+        "/p/",
+        {"reference": case.reference, "postcode": "1234AB", "house_number": "1"},
+        REMOTE_ADDR="10.0.0.1",
+        HTTP_X_FORWARDED_FOR="192.0.2.8",
+    )
+    assert other.status_code == 302
