@@ -80,3 +80,25 @@ def test_old_contact_details_are_confirmed_or_rejected_by_the_debtor(client, deb
     email.refresh_from_db()
     assert email.invalid_since is not None
     assert Event.objects.filter(verb="contact.invalid", debtor=debtor).exists()
+
+
+PORTAL_ROUTES = (
+    "landing", "pay", "plan", "defer", "problem", "help", "details", "faq", "chat", "callback",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("name", PORTAL_ROUTES)
+def test_every_portal_page_refuses_an_expired_or_revoked_link(client, debtor, name):
+    """No page behind the link, read or write, works once the link expired or was revoked."""
+    from django.urls import reverse
+
+    token = link(debtor)
+    url = reverse(f"portal:{name}", args=[token])
+    assert client.get(url).status_code in (200, 302, 405)
+    AccessToken.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert client.get(url).status_code == 404
+    assert client.post(url, {"amount": "10", "text": "x"}).status_code in (404, 405)
+    AccessToken.objects.update(expires_at=timezone.now() + timedelta(days=1))
+    access_token_revoke(debtor_id=debtor.pk)
+    assert client.get(url).status_code == 404
+    assert client.post(url, {"amount": "10"}).status_code in (404, 405)
