@@ -34,8 +34,20 @@ def token(load_strategy, make_debtor):  # noqa: F811
     return access_token_issue(creditor_id=case.creditor_id, debtor_id=debtor.pk, case_id=case.pk)
 
 
-def _pages(token):
+@pytest.fixture
+def payment_link(token):
+    """A payment link (like a Tikkie) for the same debtor: its page is a portal page too."""
+    from vaarwater.core.events import Actor
+    from vaarwater.payments.services import payment_link_create
+
+    case = Case.objects.get()
+    link = payment_link_create(debtor=case.debtor, amount_cents=5000, actor=Actor.system())
+    return f"/b/{link.code}/"
+
+
+def _pages(token, payment_link):
     yield "login", reverse("portal:login")
+    yield "payment-link", payment_link
     yield "link-invalid", "/p/" + "x" * 32 + "/"
     for name in TOKEN_PAGES:
         yield name, reverse(f"portal:{name}", args=[token])
@@ -47,6 +59,7 @@ def test_every_portal_page_is_accessible_at_phone_width(
     phone,
     artefacts,
     token,
+    payment_link,
     language,  # noqa: F811
 ):
     """axe-core (WCAG 2.1 A/AA and best practices) finds nothing serious on any page."""
@@ -54,7 +67,7 @@ def test_every_portal_page_is_accessible_at_phone_width(
         [{"name": "django_language", "value": language, "url": live_server.url}]
     )
     problems = {}
-    for name, path in _pages(token):
+    for name, path in _pages(token, payment_link):
         phone.goto(live_server.url + path)
         assert phone.locator("html").get_attribute("lang") == language, name
         phone.screenshot(path=str(artefacts / f"{name}-{language}.png"), full_page=True)
