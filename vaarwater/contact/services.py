@@ -29,12 +29,13 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from vaarwater.core.events import Actor, event_record
-from vaarwater.law.calendar import is_business_day, is_public_holiday
+from vaarwater.law.calendar import add_business_days, is_business_day, is_public_holiday
 from vaarwater.ledger.models import ContactKind, ContactPoint, Debtor
 
 from .learning import CHANNEL_NAMES
 from .models import (
     TRANSITIONS,
+    CallTask,
     Channel,
     DeliveryEvent,
     InboundMessage,
@@ -85,6 +86,60 @@ ADAPTERS = {
 
 class OutboxError(Exception):
     """An illegal status change or an unusable message."""
+
+
+# When an agent follows up a request from the portal: office hours on the next business day.
+FOLLOW_UP_HOURS = (time(9, 0), time(17, 0))
+
+
+def follow_up_window(on: date) -> tuple[datetime, datetime]:
+    """09:00-17:00 Dutch time on the business day after ``on``."""
+    day = add_business_days(on, 1)
+    return (
+        datetime.combine(day, FOLLOW_UP_HOURS[0], TZ),
+        datetime.combine(day, FOLLOW_UP_HOURS[1], TZ),
+    )
+
+
+def call_task_create(
+    *,
+    debtor: Debtor,
+    case,
+    kind: str,
+    priority: int,
+    start: datetime,
+    end: datetime,
+    reason: str,
+    key: str,
+    actor: Actor,
+    event_reason: str = "",
+) -> tuple[CallTask, bool]:
+    """Create a task for an agent once per ``key``; return it and whether it is new. A new task
+    is a ``call_task.created`` event with the reason (or ``event_reason``)."""
+    task, created = CallTask.objects.get_or_create(
+        idempotency_key=key,
+        defaults={
+            "creditor_id": debtor.creditor_id,
+            "debtor": debtor,
+            "case": case,
+            "window_start": start,
+            "window_end": end,
+            "priority": priority,
+            "kind": kind,
+            "reason": reason,
+        },
+    )
+    if created:
+        event_record(
+            creditor=debtor.creditor_id,
+            debtor=debtor,
+            verb="call_task.created",
+            actor=actor,
+            subject=task,
+            reason=event_reason or reason,
+            data={"kind": kind, "priority": priority, "case": case.pk if case else None},
+        )
+    return task, created
 
 
 def preferred_channel(debtor: Debtor, *, written: bool = False) -> str | None:

@@ -12,7 +12,7 @@ HTML: the template escapes everything, the question above all.
 """
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
@@ -22,9 +22,9 @@ from django.utils import timezone
 
 from vaarwater.contact.models import CallTask, CallTaskKind, Message
 from vaarwater.contact.rendering import format_day, format_iban
+from vaarwater.contact.services import FOLLOW_UP_HOURS, call_task_create, follow_up_window
 from vaarwater.core.events import Actor, event_record
 from vaarwater.core.money import format_eur
-from vaarwater.law.calendar import add_business_days
 from vaarwater.ledger.models import Component, ContactKind, LedgerEntry, Payment
 from vaarwater.ledger.selectors import debtor_position
 from vaarwater.strategy.models import CaseStatus, CostCharge, Handover, LegalNotice
@@ -41,7 +41,6 @@ MAX_QUESTIONS_PER_HOUR = 30
 # Unanswered questions in one conversation before an agent is asked to call back.
 UNANSWERED_FOR_CALLBACK = 2
 CALLBACK_PRIORITY = 70
-CALLBACK_HOURS = (time(9, 0), time(17, 0))
 
 # Intents answered from the debtor's own data (and small talk), with phrasings in both
 # languages, so that they work whatever FAQ the creditor loaded.
@@ -809,8 +808,8 @@ def chat_answer(
             answer.paragraphs = [
                 ctx.t["callback_planned"].format(
                     day=ctx.day(window.date()),
-                    start=f"{CALLBACK_HOURS[0]:%H:%M}",
-                    end=f"{CALLBACK_HOURS[1]:%H:%M}",
+                    start=f"{FOLLOW_UP_HOURS[0]:%H:%M}",
+                    end=f"{FOLLOW_UP_HOURS[1]:%H:%M}",
                 )
             ]
             if not _has_phone(debtor):
@@ -830,38 +829,26 @@ def chat_callback_plan(*, debtor, case, questions, on: date, actor: Actor) -> Ca
 
     One task per debtor per day; a later question that day is added to its reason.
     """
-    day = add_business_days(on, 1)
-    start = datetime.combine(day, CALLBACK_HOURS[0], TZ)
-    end = datetime.combine(day, CALLBACK_HOURS[1], TZ)
+    start, end = follow_up_window(on)
+    day = start.date()
     asked = "; ".join(f"\u201c{q[:200]}\u201d" for q in questions)
     reason = f"klant stelde in de chat vragen die niet beantwoord konden worden: {asked}"
     if not _has_phone(debtor):
         reason += " (geen geldig telefoonnummer bekend)"
-    task, created = CallTask.objects.get_or_create(
-        idempotency_key=f"chat-{debtor.pk}-{on.isoformat()}",
-        defaults={
-            "creditor_id": debtor.creditor_id,
-            "debtor": debtor,
-            "case": case,
-            "window_start": start,
-            "window_end": end,
-            "priority": CALLBACK_PRIORITY,
-            "kind": CallTaskKind.CHAT,
-            "reason": reason,
-        },
+    task, created = call_task_create(
+        debtor=debtor,
+        case=case,
+        kind=CallTaskKind.CHAT,
+        priority=CALLBACK_PRIORITY,
+        start=start,
+        end=end,
+        reason=reason,
+        key=f"chat-{debtor.pk}-{on.isoformat()}",
+        actor=actor,
+        event_reason=f"terugbellen op {day.isoformat()} 09:00-17:00: de chat kon vragen van de "
+        "klant niet beantwoorden",
     )
-    if created:
-        event_record(
-            creditor=debtor.creditor_id,
-            debtor=debtor,
-            verb="call_task.created",
-            actor=actor,
-            subject=task,
-            reason=f"terugbellen op {day.isoformat()} 09:00-17:00: de chat kon vragen van de "
-            "klant niet beantwoorden",
-            data={"kind": CallTaskKind.CHAT, "priority": CALLBACK_PRIORITY},
-        )
-    else:
+    if not created:
         new = f"\u201c{questions[-1][:200]}\u201d"
         if new not in task.reason:
             CallTask.objects.filter(pk=task.pk).update(reason=f"{task.reason}; {new}")

@@ -49,7 +49,13 @@ from vaarwater.contact.models import (
     TimeBand,
 )
 from vaarwater.contact.rendering import DEBT_HELP, SIGNAL_CUSTOMER_NUMBER, format_day
-from vaarwater.contact.services import message_queue, opt_out_record, opted_out
+from vaarwater.contact.services import (
+    call_task_create,
+    follow_up_window,
+    message_queue,
+    opt_out_record,
+    opted_out,
+)
 from vaarwater.core.events import Actor, event_record
 from vaarwater.law import add_business_days, is_business_day, is_public_holiday
 from vaarwater.law.payday import next_payday
@@ -83,7 +89,6 @@ ONE_DAY = timedelta(days=1)
 CALLBACK_PRIORITY = 90
 PROBLEM_PRIORITY = 80
 # A reported problem is picked up on the next business day, during office hours.
-PROBLEM_WINDOW = (time(9, 0), time(17, 0))
 # The strategy settings have no breathing-space term yet: the usual two months.
 BREATHING_SPACE_DAYS = 60
 # The same report sent again this soon (a double click, a reload) is the same report.
@@ -164,55 +169,20 @@ def _hold_until(today: date, days: int) -> date:
     return today + timedelta(days=days - 1)
 
 
-def _next_business_day(today: date) -> date:
-    return add_business_days(today, 1)
-
-
-def _task_create(
-    *,
-    debtor: Debtor,
-    case: Case | None,
-    kind: str,
-    priority: int,
-    start: datetime,
-    end: datetime,
-    reason: str,
-    key: str,
-    actor: Actor,
-) -> CallTask:
-    task = CallTask.objects.create(
-        creditor_id=debtor.creditor_id,
-        debtor=debtor,
-        case=case,
-        window_start=start,
-        window_end=end,
-        priority=priority,
-        kind=kind,
-        reason=reason,
-        idempotency_key=key,
-    )
-    event_record(
-        creditor=debtor.creditor_id,
-        debtor=debtor,
-        verb="call_task.created",
-        actor=actor,
-        subject=task,
-        reason=reason,
-        data={"kind": kind, "priority": priority, "case": case.pk if case else None},
-    )
-    return task
+def _task_create(**fields) -> CallTask:
+    return call_task_create(**fields)[0]
 
 
 def _problem_task(*, debtor, case, reason: str, key: str, today: date, actor) -> CallTask:
     """A task for an agent on the next business day, 09:00-17:00 Dutch time."""
-    day = _next_business_day(today)
+    start, end = follow_up_window(today)
     return _task_create(
         debtor=debtor,
         case=case,
         kind=CallTaskKind.PROBLEM,
         priority=PROBLEM_PRIORITY,
-        start=datetime.combine(day, PROBLEM_WINDOW[0], TZ),
-        end=datetime.combine(day, PROBLEM_WINDOW[1], TZ),
+        start=start,
+        end=end,
         reason=reason,
         key=key,
         actor=actor,
