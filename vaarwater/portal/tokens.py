@@ -85,6 +85,14 @@ def access_token_revoke(*, debtor_id: int, now: datetime | None = None) -> int:
     )
 
 
+def live_links(debtor_id: int, *, now: datetime | None = None) -> int:
+    """How many of a debtor's personal links work now."""
+    now = now or timezone.now()
+    return AccessToken.objects.filter(
+        debtor_id=debtor_id, revoked_at__isnull=True, expires_at__gt=now
+    ).count()
+
+
 def portal_url(token: str) -> str:
     """The personal link as the debtor sees it."""
     return f"{settings.PUBLIC_URL.rstrip('/')}/p/{token}/"

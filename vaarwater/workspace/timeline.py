@@ -54,6 +54,7 @@ VERB_LABELS = {
     "debtor.changed": _("Customer details changed"),
     "debtor.contact_added": _("Contact details added"),
     "portal.login": _("Logged in to the portal"),
+    "portal.links_revoked": _("Personal links ended"),
     "portal.chat_question": _("Question in the portal chat"),
     "payment.started": _("Online payment started"),
     "payment.pending": _("Online payment pending"),

@@ -9,6 +9,7 @@ urlpatterns = [
     path("cases/<int:pk>/", views.case_detail, name="case_detail"),
     path("cases/<int:pk>/hold/", views.case_hold, name="case_hold"),
     path("cases/<int:pk>/hold/<int:hold_pk>/end/", views.case_hold_end, name="case_hold_end"),
+    path("cases/<int:pk>/links/revoke/", views.case_links_revoke, name="case_links_revoke"),
     path("strategies/", views.strategy_list, name="strategy_list"),
     path("tasks/", task_views.task_list, name="task_list"),
     path("tasks/<int:pk>/done/", task_views.task_done, name="task_done"),

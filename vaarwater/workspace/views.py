@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -11,9 +12,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from vaarwater.core.events import Actor
+from vaarwater.core.events import Actor, event_record
 from vaarwater.ledger.models import Creditor
 from vaarwater.ledger.selectors import creditor_totals, debtors_with_balances
+from vaarwater.portal.tokens import access_token_revoke, live_links
 from vaarwater.strategy.models import CaseStatus, HoldKind
 from vaarwater.strategy.services import CaseError, hold_place, hold_release
 
@@ -157,9 +159,35 @@ def case_detail(request, pk: int, hold_form=None):
     steps = step_rows(path_steps(case.strategy_version.document or {}, case.path, case.variant))
     context = {
         "case": case,
+        "live_links": live_links(case.debtor_id),
         "next_step": steps[case.step_index] if case.step_index < len(steps) else None,
         "step_count": len(steps),
         "hold_form": hold_form or HoldForm(),
         **case_file(case),
     }
     return TemplateResponse(request, "workspace/case_detail.html", context)
+
+
+@login_required
+@require_POST
+def case_links_revoke(request, pk: int):
+    """End every personal link of the case's debtor (a lost phone, a link in the wrong hands);
+    the next message carries a new one."""
+    case = case_get(visible_creditors(request.user), pk)
+    reason = request.POST.get("reason", "").strip()[:500]
+    if not reason:
+        messages.error(request, _("Say why the links end."))
+        return redirect("workspace:case_detail", pk=case.pk)
+    with transaction.atomic():
+        count = access_token_revoke(debtor_id=case.debtor_id)
+        event_record(
+            creditor=case.creditor_id,
+            debtor=case.debtor_id,
+            verb="portal.links_revoked",
+            actor=Actor.for_user(request.user),
+            subject=case,
+            reason=f"{count} persoonlijke link(s) beëindigd: {reason}",
+            data={"count": count},
+        )
+    messages.success(request, _("The personal links no longer work."))
+    return redirect("workspace:case_detail", pk=case.pk)

@@ -9,7 +9,7 @@ from django.utils import timezone
 from vaarwater.contact.models import CallTask, CallTaskKind, CallTaskStatus
 from vaarwater.core.models import Event
 from vaarwater.ledger.models import CreditorMembership
-from vaarwater.strategy.tests.conftest import make_debtor  # noqa: F401
+from vaarwater.strategy.tests.conftest import load_strategy, make_debtor  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -72,3 +72,32 @@ def test_handling_a_request_needs_a_note_and_is_an_event(
     assert callback.status == CallTaskStatus.DONE
     event = Event.objects.get(verb="call_task.done")
     assert event.reason == "Teruggebeld, betaalt vrijdag" and event.actor_label == "a"
+
+
+def test_an_agent_ends_the_personal_links_of_a_case(
+    client,
+    creditor,
+    other_creditor,
+    load_strategy,
+    make_debtor,  # noqa: F811
+):
+    """The links stop working at once, with the agent's reason on the timeline; an agent of
+    another creditor cannot."""
+    from vaarwater.portal.tokens import access_token_issue
+    from vaarwater.strategy.models import Case
+    from vaarwater.strategy.run import daily_run
+
+    load_strategy()
+    debtor = make_debtor(due=date.today() - timedelta(days=10))
+    daily_run(run_date=date.today())
+    case = Case.objects.get(debtor=debtor)
+    token = access_token_issue(creditor_id=creditor.pk, debtor_id=debtor.pk, case_id=case.pk)
+    client.force_login(agent(other_creditor, "b"))
+    url = f"/cases/{case.pk}/links/revoke/"
+    assert client.post(url, {"reason": "x"}).status_code == 404
+    client.force_login(agent(creditor, "a"))
+    assert "1 persoonlijke link" in client.get(f"/cases/{case.pk}/").content.decode()
+    client.post(url, {"reason": "telefoon kwijt"})
+    assert client.get(f"/p/{token}/").status_code == 404
+    event = Event.objects.get(verb="portal.links_revoked")
+    assert "telefoon kwijt" in event.reason and event.actor_label == "a"
