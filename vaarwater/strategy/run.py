@@ -80,6 +80,7 @@ from .models import (
     StrategyVersion,
 )
 from .schema import Condition, Strategy
+from .selectors import step_due
 from .services import transition_rows
 
 log = logging.getLogger(__name__)
@@ -572,14 +573,8 @@ class Chunk:
             self.counts["at the end of their path"] += 1
             return
         step = steps[case.step_index]
-        anchor = (
-            case.anchor_due if step.after == "due_date" else (case.last_step_on or case.opened_on)
-        )
-        due = anchor + timedelta(days=step.day)
-        if step.step == "charge_costs":
-            notice = self.notices.get(case.pk)
-            if notice is not None:
-                due = max(due, notice.term_ends_on + ONE_DAY)
+        notice = self.notices.get(case.pk) if step.step == "charge_costs" else None
+        anchor, due = step_due(case, step, notice.term_ends_on if notice is not None else None)
         if self.on < due:
             self.counts["waiting for their next step"] += 1
             return

@@ -16,6 +16,16 @@ class NextStep:
     hold: Hold | None
 
 
+def step_due(case: Case, step, notice_term_ends: date | None) -> tuple[date, date]:
+    """(anchor, due day) of a path step: days after the oldest due date or the previous step;
+    costs never before the day after the 14-day letter's term."""
+    anchor = case.anchor_due if step.after == "due_date" else (case.last_step_on or case.opened_on)
+    due = anchor + timedelta(days=step.day)
+    if step.step == "charge_costs" and notice_term_ends is not None:
+        due = max(due, notice_term_ends + timedelta(days=1))
+    return anchor, due
+
+
 def case_next_step(case: Case, *, today: date) -> NextStep | None:
     """The case's next step and its day as the daily run computes it; None at the path's end
     or for a closed case. A held case's step waits at least until the day after the hold."""
@@ -29,12 +39,8 @@ def case_next_step(case: Case, *, today: date) -> NextStep | None:
     if case.step_index >= len(steps):
         return None
     step = steps[case.step_index]
-    anchor = case.anchor_due if step.after == "due_date" else (case.last_step_on or case.opened_on)
-    due = anchor + timedelta(days=step.day)
-    if step.step == "charge_costs":
-        notice = LegalNotice.objects.filter(case=case).first()
-        if notice is not None:
-            due = max(due, notice.term_ends_on + timedelta(days=1))
+    notice = LegalNotice.objects.filter(case=case).first() if step.step == "charge_costs" else None
+    _, due = step_due(case, step, notice.term_ends_on if notice is not None else None)
     hold = case.holds.filter(released_on__isnull=True, until__gte=today).order_by("-until").first()
     if hold is not None:
         due = max(due, hold.until + timedelta(days=1))
