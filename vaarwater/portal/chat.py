@@ -595,6 +595,13 @@ def _step_text(ctx: _Context, case, step, due: date) -> list[str]:
     return [line, t["prevent"]] if kind in PREVENTABLE else [line]
 
 
+def step_sentence(*, debtor, case, step, due: date, language: str, today: date) -> str:
+    """A case's next step as one sentence in the debtor's language, with its day (the
+    overview page says it the same way as the chat)."""
+    ctx = _Context(debtor=debtor, case=case, language=language, today=today)
+    return _step_text(ctx, case, step, due)[0]
+
+
 def _next_step(ctx: _Context):
     t, case = ctx.t, ctx.case
     if case is None:

@@ -8,17 +8,19 @@ template only lays it out.
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from vaarwater.contact.models import Message, MessageStatus
-from vaarwater.contact.rendering import TEMPLATE_KEYS
+from vaarwater.contact.rendering import TEMPLATE_KEYS, format_day
 from vaarwater.core.money import format_eur
 from vaarwater.law.interest import load_rates
 from vaarwater.ledger.models import Invoice
 from vaarwater.ledger.selectors import debtor_position
+from vaarwater.strategy.documents import creditor_settings
 from vaarwater.strategy.models import Case, CostCharge, HoldKind
 from vaarwater.strategy.selectors import case_next_step
+
+from .chat import step_sentence
 
 # How many sent messages the overview lists (newest first).
 SENT_SHOWN = 10
@@ -49,13 +51,8 @@ class Overview:
     interest_notes: list[str] = field(default_factory=list)
     sent: list[dict] = field(default_factory=list)
     next_step: str = ""
-    next_on: date | None = None
     paused: str = ""
     credit: str = ""
-
-
-def _day(d: date) -> str:
-    return date_format(d, "j F Y")
 
 
 def _channel(channel: str) -> str:
@@ -78,42 +75,6 @@ def _percent(rate, language: str) -> str:
         return "?"
     text = format(rate.normalize(), "f")
     return text.replace(".", ",") if language == "nl" else text
-
-
-def _step_words(step, case: Case, debtor, language: str) -> str:
-    """The next step as a sentence the debtor understands."""
-    kind = step.step
-    if kind == "message":
-        return _("We send you a reminder %(channel)s.") % {"channel": _channel(step.channel)}
-    if kind == "call_task":
-        return _("Someone from %(creditor)s will try to call you.") % {
-            "creditor": debtor.creditor.name
-        }
-    if kind == "fourteen_day_letter":
-        return _(
-            "We send you a last reminder. It gives you 14 days to pay, counted from the day "
-            "after you receive it. If you do not pay within that time, collection costs are "
-            "added."
-        )
-    if kind == "charge_costs":
-        return _("We add the collection costs that our last reminder announced.")
-    if kind == "start_interest":
-        return _("Statutory interest starts to run on the amount that is open.")
-    if kind == "offer_arrangement":
-        return _("We offer you a payment plan.")
-    if kind == "municipal_signal":
-        return _(
-            "We tell your municipality that you have arrears, so that they can offer you free "
-            "help. We only share your contact details and the amount that is open."
-        )
-    if kind == "hand_over":
-        return _(
-            "We hand your file over to a collection agency or bailiff. That makes it more "
-            "expensive for you."
-        )
-    if kind == "close":
-        return _("We close your file.")
-    return _("We wait for your reply.")
 
 
 def overview(debtor, case: Case | None, *, language: str, today: date) -> Overview:
@@ -157,11 +118,11 @@ def overview(debtor, case: Case | None, *, language: str, today: date) -> Overvi
                     "(at most 15%% of the first %(first)s, at least %(min)s)."
                 )
                 % {
-                    "charged": _day(charge.charged_on),
+                    "charged": format_day(charge.charged_on, language),
                     "amount": money(charge.amount_cents),
-                    "sent": _day(notice.sent_on),
+                    "sent": format_day(notice.sent_on, language),
                     "channel": _channel(notice.channel),
-                    "term": _day(notice.term_ends_on),
+                    "term": format_day(notice.term_ends_on, language),
                     "first": money(250000),
                     "min": money(4000),
                 }
@@ -169,7 +130,7 @@ def overview(debtor, case: Case | None, *, language: str, today: date) -> Overvi
     if any(row.has_interest for row in result.invoices):
         cases = Case.objects.filter(debtor=debtor, interest_from__isnull=False)
         for with_interest in cases.order_by("opened_on"):
-            kind = "consumer"
+            kind = creditor_settings(debtor.creditor, case=with_interest).interest_kind
             rate = _rate(kind, today)
             result.interest_notes.append(
                 _(
@@ -177,7 +138,10 @@ def overview(debtor, case: Case | None, *, language: str, today: date) -> Overvi
                     "on time (now %(rate)s%% a year). The law sets this rate; it stops as soon "
                     "as you have paid."
                 )
-                % {"since": _day(with_interest.interest_from), "rate": _percent(rate, language)}
+                % {
+                    "since": format_day(with_interest.interest_from, language),
+                    "rate": _percent(rate, language),
+                }
             )
     sent = (
         Message.objects.filter(debtor=debtor, status__in=SENT_STATUSES, sent_at__isnull=False)
@@ -195,19 +159,27 @@ def overview(debtor, case: Case | None, *, language: str, today: date) -> Overvi
             }
         )
     if case is not None and balance > 0:
-        hold = case.holds.filter(released_on__isnull=True, until__gte=today).first()
+        nxt = case_next_step(case, today=today)
+        hold = (
+            nxt.hold
+            if nxt is not None
+            else case.holds.filter(released_on__isnull=True, until__gte=today)
+            .order_by("-until")
+            .first()
+        )
         if hold is not None:
             if hold.kind == HoldKind.DEFERRAL:
                 result.paused = _(
                     "You have postponed payment. We take no further steps until %(until)s."
-                ) % {"until": _day(hold.until)}
+                ) % {"until": format_day(hold.until, language)}
             else:
                 result.paused = _(
                     "Your file is paused until %(until)s (%(why)s). We take no further steps "
                     "until then."
-                ) % {"until": _day(hold.until), "why": hold.get_kind_display()}
-        nxt = case_next_step(case, today=today)
+                ) % {"until": format_day(hold.until, language), "why": hold.get_kind_display()}
         if nxt is not None:
-            result.next_step = _step_words(nxt.step, case, debtor, language)
-            result.next_on = nxt.due
+            result.next_step = step_sentence(
+                debtor=debtor, case=case, step=nxt.step, due=nxt.due, language=language,
+                today=today,
+            )  # fmt: skip
     return result

@@ -68,7 +68,8 @@ def test_next_step_and_pause_are_shown(client, load_strategy, make_debtor):  # n
     run_days(today, today)
     case = Case.objects.get(debtor=debtor)
     text = client.get(f"/p/{link(case)}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert "Wat gebeurt er hierna" in text or "What happens next" in text
+    assert "Wat gebeurt er hierna" in text
+    assert "Volgende stap: " in text  # the same sentence the chat gives for the next step
     hold_place(
         case=case, kind="review", reason="klant meldt probleem", until=today + timedelta(days=14)
     )
