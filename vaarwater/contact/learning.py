@@ -158,8 +158,13 @@ def choose(
     reachable: set[str],
     order,
     hours: tuple[str, str] = ("08:00", "20:00"),
+    preferred: tuple[str, str] = ("", ""),
 ) -> Choice | None:
     """Pick the channel and time band with the best estimated response chance.
+
+    ``preferred`` is what the debtor said in the portal (channel, time band; either may be
+    empty): a reachable preferred channel and an allowed preferred band are chosen over what
+    was learned, and the reason says so.
 
     >>> h = {("sms", "evening"): Tally(3, 2), ("email", "morning"): Tally(4, 0)}
     >>> c = choose(history=h, priors={}, segment=None, reachable={"email", "sms"},
@@ -170,11 +175,18 @@ def choose(
     beste kanaal: sms 's avonds: 2 van 3 berichten leidden tot een reactie (verwachte kans 56%);
     e-mail 's middags (50%)
     """
+    want_channel, want_band = preferred
+    if want_channel not in reachable:
+        want_channel = ""
+    if want_band not in {name for name, _ in _bands_within(*hours)}:
+        want_band = ""
     scored = []
     for rank, channel in enumerate(order):
-        if channel not in reachable:
+        if channel not in reachable or (want_channel and channel != want_channel):
             continue
         bands = [(NO_BAND, "")] if channel == "letter" else list(_bands_within(*hours))
+        if want_band and channel != "letter":
+            bands = [(name, start) for name, start in bands if name == want_band]
         for b_rank, (band, start) in enumerate(bands):
             prior = priors.get((segment, channel, band)) or priors.get((None, channel, band))
             p = (prior.responded + 1) / (prior.sent + 2) if prior else 0.5
@@ -188,6 +200,9 @@ def choose(
     _, _, _, channel, band, start, own, prior = scored[0]
     chance = -scored[0][0]
     label = f"{CHANNEL_NAMES[channel]}{' ' + BAND_NAMES[band] if band else ''}"
+    if want_channel or want_band:
+        why = f"voorkeur van de klant (opgegeven in het portaal): {label}"
+        return Choice(channel=channel, band=band, start=start, chance=chance, why=why)
     if own.sent:
         basis = f"{own.responded} van {own.sent} berichten leidden tot een reactie"
     elif prior:

@@ -147,7 +147,7 @@ def preferred_channel(debtor: Debtor, *, written: bool = False) -> str | None:
     reachable, else the first reachable channel (``written``: email or letter only)."""
     reachable = reachable_channels(debtor)
     order = [c for c in DEFAULT_ORDER if not written or c in WRITTEN]
-    preferred = getattr(debtor, "preferred_channel", "") or ""
+    preferred = debtor.preferred_channel
     if preferred in reachable and preferred in order:
         return preferred
     return next((c for c in order if c in reachable), None)

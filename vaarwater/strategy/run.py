@@ -291,6 +291,8 @@ class Chunk:
                 "payday_anchor",
                 "vulnerable",
                 "risk_score",
+                "preferred_channel",
+                "preferred_time",
             )
         }
         self.positions = open_positions(ids)
@@ -884,6 +886,10 @@ class StepContext:
                 reachable=reachable,
                 order=order,
                 hours=(hours.start, hours.end),
+                preferred=(
+                    self.fact.debtor["preferred_channel"],
+                    self.fact.debtor["preferred_time"],
+                ),
             )
             if choice is None:
                 return None, "geen bereikbaar kanaal"

@@ -76,6 +76,45 @@ def test_the_history_of_a_debtor_picks_channel_and_time(load_strategy, make_debt
     assert message.why.startswith("beste kanaal: sms 's avonds")
 
 
+def test_the_debtors_stated_preference_wins_over_what_was_learned(
+    load_strategy,
+    make_debtor,  # noqa: F811
+):
+    """Given the same history (SMS in the evening works) but the debtor said in the portal
+    'email, in the morning', the best step sends an email in the morning, and says why."""
+    load_strategy(BEST)
+    debtor = make_debtor(due=date(2026, 10, 1))
+    for n in range(3):
+        at = datetime(2026, 8, 3 + n * 7, 18, 30, tzinfo=AMS)
+        sent(debtor, "sms", at, responded=at + timedelta(hours=2))
+    debtor.preferred_channel, debtor.preferred_time = "email", "morning"
+    debtor.save()
+    daily_run(run_date=date(2026, 10, 4))
+    daily_run(run_date=date(2026, 10, 6))
+    message = Message.objects.get(case__isnull=False)
+    assert message.channel == "email"
+    assert message.not_before.astimezone(AMS).time() == time(8, 0)
+    assert message.why == "voorkeur van de klant (opgegeven in het portaal): e-mail 's ochtends"
+
+
+def test_a_preference_that_cannot_be_used_is_ignored():
+    """An unreachable preferred channel or a band outside the contact hours falls back to the
+    learned choice."""
+    history = {("sms", "evening"): Tally(3, 2)}
+    choice = choose(
+        history=history, priors={}, segment=None, reachable={"email", "sms"},
+        order=("email", "sms"), hours=("08:00", "17:00"), preferred=("whatsapp", "evening"),
+    )  # fmt: skip
+    assert choice.why.startswith("beste kanaal:")
+    only_band = choose(
+        history=history, priors={}, segment=None, reachable={"email", "sms"},
+        order=("email", "sms"), preferred=("", "afternoon"),
+    )  # fmt: skip
+    # Only the afternoon: SMS has no afternoon history, so the strategy's order decides.
+    assert (only_band.channel, only_band.band) == ("email", "afternoon")
+    assert only_band.why == "voorkeur van de klant (opgegeven in het portaal): e-mail 's middags"
+
+
 def test_without_history_the_segment_prior_and_then_the_order_decide():
     order = ("email", "sms", "whatsapp", "letter")
     none = choose(history={}, priors={}, segment=None, reachable={"sms", "email"}, order=order)
