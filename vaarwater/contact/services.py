@@ -187,31 +187,34 @@ def message_queue(
         body.setdefault("case", case.reference)
     if to:
         body["to"] = to
-    with transaction.atomic():
-        message = Message.objects.create(
-            creditor_id=debtor.creditor_id,
-            debtor=debtor,
-            case=case,
-            channel=channel,
-            template=template,
-            language=debtor.language or "nl",
-            purpose=purpose,
-            not_before=not_before or now,
-            idempotency_key=idempotency_key,
-            context=body,
-            why=why,
-        )
-        event_record(
-            creditor=debtor.creditor_id,
-            debtor=debtor,
-            verb="message.queued",
-            actor=actor or Actor.system(),
-            subject=message,
-            reason=why or f"{template} via {CHANNEL_NAMES.get(channel, channel)}",
-            data={"channel": channel, "template": template, "purpose": purpose},
-        )
-        if message.not_before <= now:
-            transaction.on_commit(lambda: _send_soon(message.pk))
+    try:
+        with transaction.atomic():
+            message = Message.objects.create(
+                creditor_id=debtor.creditor_id,
+                debtor=debtor,
+                case=case,
+                channel=channel,
+                template=template,
+                language=debtor.language or "nl",
+                purpose=purpose,
+                not_before=not_before or now,
+                idempotency_key=idempotency_key,
+                context=body,
+                why=why,
+            )
+            event_record(
+                creditor=debtor.creditor_id,
+                debtor=debtor,
+                verb="message.queued",
+                actor=actor or Actor.system(),
+                subject=message,
+                reason=why or f"{template} via {CHANNEL_NAMES.get(channel, channel)}",
+                data={"channel": channel, "template": template, "purpose": purpose},
+            )
+    except IntegrityError:  # the same key queued at the same moment (a double click)
+        return Message.objects.get(idempotency_key=idempotency_key)
+    if message.not_before <= now:
+        transaction.on_commit(lambda: _send_soon(message.pk))
     return message
 
 

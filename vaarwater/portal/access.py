@@ -12,7 +12,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.template.response import TemplateResponse
-from django.utils import timezone, translation
+from django.utils import translation
 
 from vaarwater.core.events import Actor
 from vaarwater.ledger.models import Creditor, Debtor
@@ -82,7 +82,3 @@ def portal_view(view):
         return response
 
     return wrapper
-
-
-def today():
-    return timezone.localdate()
