@@ -180,6 +180,19 @@ def test_the_return_page_for_a_payment_not_made(client, owing, mollie, choice, w
     assert words in text
     assert 'http-equiv="refresh"' not in text
     assert ("Go back to the payment" in text) == (choice == "open")
+    try_again = f'<a class="button" href="/p/{token}/betalen/">'
+    assert (try_again in text) == (choice == "canceled")
+    assert not Payment.objects.exists()
+
+
+def test_a_cancelled_payment_through_a_link_offers_the_link_again(client, owing, mollie):  # noqa: F811
+    client.cookies["django_language"] = "en"
+    link = link_for(owing, amount=5000)
+    page = client.get(f"/b/{link.code}/")
+    answer = client.post(f"/b/{link.code}/", {"nonce": nonce_of(page)})
+    back = checkout(answer["Location"], "canceled")
+    text = client.get(local(back)).content.decode()
+    assert "not completed" in text and f'href="/b/{link.code}/"' in text
     assert not Payment.objects.exists()
 
 
