@@ -97,6 +97,8 @@ def test_an_agent_ends_the_personal_links_of_a_case(
     assert client.post(url, {"reason": "x"}).status_code == 404
     client.force_login(agent(creditor, "a"))
     assert "1 persoonlijke link" in client.get(f"/cases/{case.pk}/").content.decode()
+    client.post(url, {"reason": "  "})  # no reason: nothing ends
+    assert client.get(f"/p/{token}/").status_code == 200
     client.post(url, {"reason": "telefoon kwijt"})
     assert client.get(f"/p/{token}/").status_code == 404
     event = Event.objects.get(verb="portal.links_revoked")
