@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "vaarwater.strategy",
     "vaarwater.contact",
     "vaarwater.payments",
+    "vaarwater.arrangements",
     "vaarwater.portal",
     "vaarwater.workspace",
 ]

@@ -60,6 +60,9 @@ class Creditor(models.Model):
     iban = models.CharField(_("collection account IBAN"), max_length=34, blank=True)
     # Letterhead: what a printed letter shows about the sender (see ``creditor letterhead``).
     bic = models.CharField(_("BIC"), max_length=11, blank=True)
+    sepa_creditor_id = models.CharField(
+        _("SEPA creditor identifier (incassant-ID)"), max_length=35, blank=True
+    )
     logo = models.BinaryField(_("logo"), blank=True, default=b"")
     logo_type = models.CharField(
         _("logo type"),

@@ -167,3 +167,19 @@ class PaymentRequest(models.Model):
     @property
     def final(self) -> bool:
         return self.status in FINAL
+
+
+# SEPA direct debit and bank statements live in their own modules; Django finds them here.
+from .sepa_models import (  # noqa: E402,F401
+    Collection,
+    CollectionBatch,
+    CollectionStatus,
+    Mandate,
+    MandateStatus,
+)
+from .statement_models import (  # noqa: E402,F401
+    EntryStatus,
+    Statement,
+    StatementEntry,
+    StatementStatus,
+)

@@ -149,6 +149,51 @@ class PortalPolicy(Strict):
     problem_holds: ProblemHolds = ProblemHolds()
 
 
+class ArrangementPolicy(Strict):
+    """What payment plans a creditor offers, and how they are followed up."""
+
+    min_instalment: Cents = Field(2500, description="the smallest instalment")
+    max_months: int = Field(12, ge=1, le=60, description="the longest plan, in months")
+    counts: tuple[int, ...] = Field(
+        (3, 6, 12), description="the numbers of monthly instalments offered"
+    )
+    offer_full_on_payday: bool = True
+    allow_custom: bool = Field(True, description="the customer may choose their own instalment")
+    waive_costs_when_kept: bool = Field(
+        True, description="collection costs are waived when the plan is kept"
+    )
+    first_due_min_days: int = Field(
+        5, ge=0, le=60, description="the first instalment falls at least this many days ahead"
+    )
+    payday_default_day: int = Field(
+        25, ge=1, le=31, description="the payday assumed when the customer's is not known"
+    )
+    reminder_days_before: int = Field(3, ge=0, le=14)
+    grace_days: int = Field(5, ge=0, le=30, description="days after a due date before a miss")
+    breach_after_misses: int = Field(2, ge=1, le=6)
+    replan_after_miss: bool = Field(True, description="offer a new plan after a missed payment")
+    promise_grace_days: int = Field(2, ge=0, le=14)
+    methods: tuple[Literal["transfer", "link", "sepa"], ...] = ("transfer", "link", "sepa")
+    sepa_prenotification_days: int = Field(
+        5, ge=1, le=14, description="days before a direct debit the customer is told"
+    )
+
+    @field_validator("counts")
+    @classmethod
+    def _counts(cls, value):
+        if any(count < 2 or count > 60 for count in value):
+            raise ValueError("each count must be between 2 and 60")
+        return tuple(sorted(set(value)))
+
+    @model_validator(mode="after")
+    def _counts_fit(self):
+        if self.counts and max(self.counts) > self.max_months:
+            raise ValueError("counts: no count may exceed max_months")
+        if not self.methods:
+            raise ValueError("methods: at least one way to pay")
+        return self
+
+
 class Settings(Strict):
     grace_days: int = Field(3, ge=0, le=90, description="days after the due date before a case")
     letter_receipt_business_days: int = Field(2, ge=0, le=10)
@@ -165,6 +210,7 @@ class Settings(Strict):
     )
     handover_min_balance: Cents = 0
     portal: PortalPolicy = PortalPolicy()
+    arrangements: ArrangementPolicy = ArrangementPolicy()
 
 
 class Condition(Strict):
