@@ -37,6 +37,7 @@ def creditor_create(
     sector: str,
     can_reclaim_vat: bool = True,
     iban: str = "",
+    sepa_creditor_id: str = "",
     actor: Actor | None = None,
 ) -> Creditor:
     """Create a creditor (tenant); refuse bad codes, unknown sectors and duplicates."""
@@ -54,6 +55,10 @@ def creditor_create(
         from .validation import validate_iban
 
         iban = validate_iban(iban)
+    if sepa_creditor_id:
+        from .validation import validate_sepa_creditor_id
+
+        sepa_creditor_id = validate_sepa_creditor_id(sepa_creditor_id)
     with transaction.atomic():
         if Creditor.objects.filter(code=code).exists():
             raise LedgerError(f"creditor {code} already exists")
@@ -63,6 +68,7 @@ def creditor_create(
             sector=sector,
             can_reclaim_vat=can_reclaim_vat,
             iban=iban,
+            sepa_creditor_id=sepa_creditor_id,
         )
         event_record(
             creditor=creditor,

@@ -15,7 +15,12 @@ from schwifty import BIC
 from schwifty.exceptions import SchwiftyException
 
 from vaarwater.core.events import Actor, event_record
-from vaarwater.ledger.validation import validate_email, validate_phone, validate_text
+from vaarwater.ledger.validation import (
+    validate_email,
+    validate_phone,
+    validate_sepa_creditor_id,
+    validate_text,
+)
 
 MAX_LOGO_BYTES = 1024 * 1024
 MAX_ADDRESS_LINES = 5
@@ -117,6 +122,7 @@ def creditor_letterhead_set(
     email: str | None = None,
     website: str | None = None,
     bic: str | None = None,
+    sepa_creditor_id: str | None = None,
     actor: Actor | None = None,
 ) -> list[str]:
     """Set the given letterhead values (None leaves a value as it is; "" clears it).
@@ -148,6 +154,12 @@ def creditor_letterhead_set(
         changes["website"] = check("--website", website, website_check)
     if bic is not None:
         changes["bic"] = check("--bic", bic, bic_check)
+    if sepa_creditor_id is not None:
+        changes["sepa_creditor_id"] = check(
+            "--sepa-creditor-id",
+            sepa_creditor_id,
+            lambda v: validate_sepa_creditor_id(v) if v else "",
+        )
     changed = [name for name, value in changes.items() if _stored(getattr(creditor, name)) != value]
     if not changed:
         return []
@@ -183,4 +195,5 @@ def letterhead_lines(creditor) -> list[str]:
         f"website: {creditor.website or '-'}",
         f"iban: {creditor.iban or '-'}",
         f"bic: {creditor.bic or '-'}",
+        f"SEPA creditor id: {creditor.sepa_creditor_id or '-'}",
     ]

@@ -231,3 +231,33 @@ def test_any_sequence_keeps_balance_equal_to_entries(creditor, ops):
         Allocation.objects.filter(debtor=debtor).aggregate(s=Sum("amount_cents"))["s"] or 0
     )
     assert paid_in == allocated_all + position.credit
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        ("NL69ZZZ012345670001", "check digits"),
+        ("NL68ZZZ", "expected country"),
+        ("68NLZZZ012345670001", "expected country"),
+    ],
+)
+def test_sepa_creditor_id_is_checked(db, raw, problem):
+    with pytest.raises(ValueError, match=problem):
+        creditor_create(code="X1", name="X", sector="energy", sepa_creditor_id=raw)
+
+
+def test_sepa_creditor_id_is_stored_compact(db):
+    creditor = creditor_create(
+        code="X2", name="X", sector="water", sepa_creditor_id="nl68 zzz 0123 4567 0001"
+    )
+    assert creditor.sepa_creditor_id == "NL68ZZZ012345670001"
+
+
+def test_cli_sets_the_sepa_creditor_id(db):
+    from django.core.management import call_command
+
+    creditor_create(code="X3", name="X", sector="water")
+    call_command("creditor", "letterhead", "X3", "--sepa-creditor-id", "NL68ZZZ012345670001")
+    from vaarwater.ledger.models import Creditor
+
+    assert Creditor.objects.get(code="X3").sepa_creditor_id == "NL68ZZZ012345670001"

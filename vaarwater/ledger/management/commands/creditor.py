@@ -20,6 +20,11 @@ class Command(BaseCommand):
         create.add_argument("--name", required=True)
         create.add_argument("--sector", required=True, choices=Sector.values)
         create.add_argument("--iban", default="", help="the creditor's collection account")
+        create.add_argument(
+            "--sepa-creditor-id",
+            default="",
+            help="the SEPA creditor identifier (incassant-ID) for direct debits",
+        )
         vat = create.add_mutually_exclusive_group()
         vat.add_argument(
             "--can-reclaim-vat",
@@ -54,6 +59,11 @@ class Command(BaseCommand):
         letterhead.add_argument("--email", default=None)
         letterhead.add_argument("--website", default=None)
         letterhead.add_argument("--bic", default=None, help="the BIC of the collection account")
+        letterhead.add_argument(
+            "--sepa-creditor-id",
+            default=None,
+            help="the SEPA creditor identifier (incassant-ID) for direct debits",
+        )
 
     def handle(self, *args, action, **options):
         if action == "letterhead":
@@ -70,6 +80,7 @@ class Command(BaseCommand):
                 sector=options["sector"],
                 can_reclaim_vat=options["can_reclaim_vat"],
                 iban=options["iban"],
+                sepa_creditor_id=options["sepa_creditor_id"],
                 actor=Actor.system("vaarwater creditor create"),
             )
         except (LedgerError, ValueError) as exc:
@@ -121,6 +132,7 @@ class Command(BaseCommand):
                 email=options["email"],
                 website=options["website"],
                 bic=options["bic"],
+                sepa_creditor_id=options["sepa_creditor_id"],
                 actor=Actor.system("vaarwater creditor letterhead"),
             )
         except LetterheadError as exc:

@@ -41,6 +41,7 @@ class Command(BaseCommand):
             name="Demo Energie BV",
             sector=Sector.ENERGY,
             iban="NL02ABNA0123456789",
+            sepa_creditor_id="NL68ZZZ012345670001",
         )
         out = Path(dir) if dir else Path(tempfile.mkdtemp(prefix="vaarwater-demo-"))
         counts = generate_portfolio(debtors=debtors, seed=seed, as_of=date.today(), out=out)
