@@ -69,6 +69,10 @@ TEMPLATE_KEYS: dict[str, str] = {
     "regeling-aanbod": gettext_lazy("Payment plan offer"),
     "regeling-bevestiging": gettext_lazy("Payment plan confirmation"),
     "termijn-gemist": gettext_lazy("Missed instalment"),
+    "termijn-herinnering": gettext_lazy("Reminder a few days before an instalment of a plan"),
+    "termijn-bedankt": gettext_lazy("Thanks for an instalment, with the plan's progress"),
+    "regeling-voltooid": gettext_lazy("Payment plan completed (and what was waived)"),
+    "regeling-beeindigd": gettext_lazy("Payment plan stopped after missed instalments"),
     "bedankt-betaling": gettext_lazy("Thank you for your payment"),
     "schuldhulp-verwijzing": gettext_lazy("Referral to debt help"),
     "overdracht-aankondiging": gettext_lazy("Announcement of a hand-over"),
@@ -78,6 +82,10 @@ TEMPLATE_KEYS: dict[str, str] = {
     "melding-ontvangen": gettext_lazy(
         "Confirmation of what the customer asked for in the portal (problem, callback, deferral)"
     ),
+    "incasso-vooraankondiging": gettext_lazy(
+        "Direct debit pre-notification: the amount and the day it is collected"
+    ),
+    "incasso-gestorneerd": gettext_lazy("Direct debit returned or refused: please pay otherwise"),
 }
 # Texts that never carry the personal link: a confirmation code goes to an address the debtor
 # just typed and that is not confirmed yet; a typo must not hand a stranger the debtor's file.
@@ -135,6 +143,26 @@ VARIABLES: dict[str, str] = {
     "plan_instalment": gettext_lazy("Payment plan: the amount of one instalment."),
     "plan_count": gettext_lazy("Payment plan: the number of instalments."),
     "plan_first_due": gettext_lazy("Payment plan: the date of the first instalment."),
+    "plan_schedule": gettext_lazy(
+        "Payment plan: every payment on its own line, e.g. '1. 25 december 2026: € 50,00'."
+    ),
+    "plan_reference": gettext_lazy(
+        "Payment plan: its payment reference, to put with a bank transfer (RGL…)."
+    ),
+    "plan_total": gettext_lazy("Payment plan: the amount the plan covers, all payments together."),
+    "plan_waived_costs": gettext_lazy(
+        "Payment plan: the collection costs waived when the plan is kept (empty when none)."
+    ),
+    "plan_method": gettext_lazy(
+        "Payment plan: how it is paid, as a code: transfer, link or sepa (for an if-test)."
+    ),
+    "plan_how_to_pay": gettext_lazy(
+        "Payment plan: how to pay, in sentences (account and reference, direct debit, or links)."
+    ),
+    "plan_paid_count": gettext_lazy("Payment plan: how many payments are made so far."),
+    "plan_url": gettext_lazy("The link to the page where the customer chooses a (new) plan."),
+    "instalment_number": gettext_lazy("Payment plan: the number of this payment (1, 2, …)."),
+    "replan": gettext_lazy("Missed or stopped plan: yes/no, the customer may choose a new plan."),
     "instalment_amount": gettext_lazy("Missed instalment: its amount."),
     "instalment_due": gettext_lazy("Missed instalment: its due date."),
     "payment_amount": gettext_lazy("Thank-you: the amount paid."),
@@ -149,6 +177,14 @@ VARIABLES: dict[str, str] = {
         "Portal confirmation: what the customer asked for or reported, in a sentence."
     ),
     "next_step": gettext_lazy("Portal confirmation: what happens next, in a sentence."),
+    "collection_amount": gettext_lazy("Direct debit: the amount collected."),
+    "collection_date": gettext_lazy("Direct debit: the day it is (or was to be) collected."),
+    "mandate_id": gettext_lazy("Direct debit: the mandate reference (machtigingskenmerk)."),
+    "creditor_sepa_id": gettext_lazy("Direct debit: the creditor's SEPA id (incassant-ID)."),
+    "pay_by": gettext_lazy("Returned direct debit: the day to pay the amount by."),
+    "mandate_ended": gettext_lazy(
+        "Returned direct debit: yes/no, the mandate ended and nothing more is collected."
+    ),
 }
 
 # The legal wording of the 14-day term (art. 6:96 lid 6 BW); the strategy engine records the
@@ -504,6 +540,96 @@ def format_iban(iban: str) -> str:
     return " ".join(compact[i : i + 4] for i in range(0, len(compact), 4))
 
 
+def plan_schedule_text(schedule, language: str, *, sms: bool = False) -> str:
+    """A plan's payments, one a line: ``[["2026-12-25", 5000], …]`` → text.
+
+    >>> print(plan_schedule_text([["2026-12-25", 5000], ["2027-01-25", 4550]], "nl"))
+    1. 25 december 2026: € 50,00
+    2. 25 januari 2027: € 45,50
+    """
+    lines = []
+    for number, (day, cents) in enumerate(schedule or (), 1):
+        money = format_money(cents, language, sms=sms)
+        lines.append(f"{number}. {format_day(day, language)}: {money}")
+    return "\n".join(lines)
+
+
+def _iban_short(iban: str) -> str:
+    """An account in a message about a direct debit: country, check digits and the last four.
+
+    >>> _iban_short("NL91ABNA0417164300")
+    'NL91 ... 4300'
+    """
+    compact = re.sub(r"\s", "", iban or "").upper()
+    return f"{compact[:4]} ... {compact[-4:]}" if len(compact) > 8 else compact
+
+
+def plan_how_to_pay(
+    *,
+    method: str,
+    reference: str,
+    creditor_iban: str,
+    creditor_name: str,
+    mandate_iban: str,
+    language: str,
+) -> str:
+    """How a plan is paid, in plain sentences; empty when the message is not about a plan.
+
+    >>> plan_how_to_pay(method="transfer", reference="RGL000012701",
+    ...     creditor_iban="NL91ABNA0417164300", creditor_name="Energie Noord BV",
+    ...     mandate_iban="", language="nl")  # doctest: +ELLIPSIS
+    'Maak elk bedrag over naar NL91 ABNA 0417 1643 00 van Energie Noord BV. Zet bij de ...'
+    """
+    en = language == "en"
+    if method == "sepa":
+        account = f" {_iban_short(mandate_iban)}" if mandate_iban else ""
+        if en:
+            return (
+                f"We collect each amount on its date from your account{account} by direct "
+                "debit. You do not need to do anything; just make sure there is enough money "
+                "in your account on that day."
+            )
+        return (
+            f"Wij schrijven elk bedrag op de afgesproken datum af van uw rekening{account} "
+            "(automatische incasso). U hoeft zelf niets te doen. Zorg wel dat er op die dag "
+            "genoeg geld op uw rekening staat."
+        )
+    if method == "link":
+        if en:
+            return (
+                "A few days before each payment we send you a payment link. With it you pay "
+                "with iDEAL."
+            )
+        return (
+            "Een paar dagen voor elke betaling sturen wij u een betaallink. Daarmee betaalt u "
+            "met iDEAL."
+        )
+    if method != "transfer":
+        return ""
+    if creditor_iban:
+        if en:
+            return (
+                f"Transfer each amount to {format_iban(creditor_iban)} of {creditor_name}. "
+                f"Always put this in the description: {reference}. Then we know it is for "
+                "your plan. Tip: set up a standing order at your bank, so you do not forget."
+            )
+        return (
+            f"Maak elk bedrag over naar {format_iban(creditor_iban)} van {creditor_name}. "
+            f"Zet bij de omschrijving altijd: {reference}. Dan weten wij dat het voor uw "
+            "regeling is. Tip: zet bij uw bank een automatische overboeking klaar. Dan vergeet "
+            "u het niet."
+        )
+    if en:
+        return (
+            f"Pay through your personal page. With a bank transfer, always put {reference} in "
+            "the description."
+        )
+    return (
+        f"Betaal via uw persoonlijke pagina. Zet bij een overboeking altijd {reference} in de "
+        "omschrijving."
+    )
+
+
 def payment_url(*, portal_url: str, message: Message | None = None) -> str:
     """The link to pay online: the pay page behind the message's personal link, where the
     debtor pays everything or part of it with iDEAL (``/p/<token>/betalen/``).
@@ -678,6 +804,25 @@ def _variables(
         "plan_instalment": money("plan_instalment_cents"),
         "plan_count": str(context.get("plan_count") or ""),
         "plan_first_due": format_day(context.get("plan_first_due"), language),
+        "plan_schedule": plan_schedule_text(context.get("plan_schedule"), language, sms=sms),
+        "plan_reference": str(context.get("plan_reference") or ""),
+        "plan_total": money("plan_total_cents"),
+        "plan_waived_costs": (
+            money("plan_waived_costs_cents") if context.get("plan_waived_costs_cents") else ""
+        ),
+        "plan_method": str(context.get("plan_method") or ""),
+        "plan_how_to_pay": plan_how_to_pay(
+            method=context.get("plan_method") or "",
+            reference=context.get("plan_reference") or "",
+            creditor_iban=creditor.iban,
+            creditor_name=creditor.name,
+            mandate_iban=context.get("plan_iban") or "",
+            language=language,
+        ),
+        "plan_paid_count": str(context.get("plan_paid_count") or 0),
+        "plan_url": (portal.rstrip("/") + "/regeling/") if portal else "",
+        "instalment_number": str(context.get("instalment_number") or ""),
+        "replan": bool(context.get("replan")),
         "instalment_amount": money("instalment_cents"),
         "instalment_due": format_day(context.get("instalment_due"), language),
         "payment_amount": money("paid_cents"),
@@ -690,6 +835,14 @@ def _variables(
         "code": str(context.get("code") or ""),
         "request_summary": str(context.get("summary") or ""),
         "next_step": str(context.get("next_step") or ""),
+        "collection_amount": money("collection_cents"),
+        "collection_date": format_day(context.get("collection_on"), language),
+        "mandate_id": str(context.get("mandate_id") or ""),
+        "creditor_sepa_id": str(
+            context.get("creditor_sepa_id") or getattr(creditor, "sepa_creditor_id", "") or ""
+        ),
+        "pay_by": format_day(context.get("pay_by"), language),
+        "mandate_ended": bool(context.get("mandate_ended")),
     }
 
 
@@ -827,16 +980,14 @@ def _sample_context(creditor, key: str, today: date) -> dict:
             term_ends_on=roll_forward(receipt + timedelta(days=14)).isoformat(),
             term_wording=TERM_WORDING["nl"],
         )
-    elif key in ("regeling-aanbod", "regeling-bevestiging"):
+    elif key == "regeling-aanbod":
         context.update(
             plan_instalment_cents=4910,
             plan_count=5,
             plan_first_due=(today + timedelta(days=7)).isoformat(),
         )
-    elif key == "termijn-gemist":
-        context.update(
-            instalment_cents=4910, instalment_due=(today - timedelta(days=5)).isoformat()
-        )
+    elif key in PLAN_KEYS:
+        context.update(_sample_plan(key, today, principal))
     elif key == "bedankt-betaling":
         context.update(paid_cents=principal, paid_on=today.isoformat(), remaining_cents=0)
     elif key == "betaalverzoek":
@@ -845,6 +996,17 @@ def _sample_context(creditor, key: str, today: date) -> dict:
         context.update(deferred_until=(today + timedelta(days=1)).isoformat())
     elif key == "verificatiecode":
         context.update(code="123456")
+    elif key in ("incasso-vooraankondiging", "incasso-gestorneerd"):
+        returned = key == "incasso-gestorneerd"
+        context.update(
+            collection_cents=4910,
+            collection_on=(today + timedelta(days=-3 if returned else 5)).isoformat(),
+            mandate_id="VW-ENERGIE-100234-1",
+            creditor_sepa_id=creditor.sepa_creditor_id or "NL69ZZZ123456780000",
+            amount_cents=4910,
+        )
+        if returned:
+            context.update(pay_by=(today + timedelta(days=7)).isoformat(), mandate_ended=False)
     elif key == "melding-ontvangen":
         context.update(
             summary="U heeft laten weten dat u het niet eens bent met factuur F-1001.",
@@ -853,6 +1015,66 @@ def _sample_context(creditor, key: str, today: date) -> dict:
     elif key == "overdracht-aankondiging":
         kind, party = _sample_handover(creditor)
         context.update(handover_to=kind, handover_party=party)
+    return context
+
+
+# The template keys about an agreed plan (arrangements/followup.py sends most of them).
+PLAN_KEYS = frozenset(
+    {
+        "regeling-bevestiging",
+        "termijn-herinnering",
+        "termijn-bedankt",
+        "termijn-gemist",
+        "regeling-voltooid",
+        "regeling-beeindigd",
+    }
+)
+
+
+def _sample_plan(key: str, today: date, principal: int) -> dict:
+    """A sample plan of five payments of € 49,10 (the sample claim), costs of € 40,00 waived."""
+    first = today + timedelta(days=7)
+    schedule = [[(first + timedelta(days=30 * n)).isoformat(), 4910] for n in range(5)]
+    context = {
+        "plan_reference": "RGL000432101",
+        "plan_method": "transfer",
+        "plan_count": 5,
+        "plan_instalment_cents": 4910,
+        "plan_first_due": first.isoformat(),
+        "plan_total_cents": principal,
+        "plan_waived_costs_cents": 4000,
+        "plan_schedule": schedule,
+        "plan_paid_count": 0,
+    }
+    if key == "termijn-herinnering":
+        context.update(
+            instalment_number=2,
+            instalment_cents=4910,
+            amount_cents=4910,
+            instalment_due=(today + timedelta(days=3)).isoformat(),
+            plan_paid_count=1,
+        )
+    elif key == "termijn-bedankt":
+        context.update(
+            instalment_number=3,
+            paid_cents=4910,
+            paid_on=today.isoformat(),
+            plan_paid_count=3,
+            remaining_cents=2 * 4910,
+        )
+    elif key == "termijn-gemist":
+        context.update(
+            instalment_number=2,
+            instalment_cents=4910,
+            amount_cents=4910,
+            instalment_due=(today - timedelta(days=5)).isoformat(),
+            plan_paid_count=1,
+            replan=True,
+        )
+    elif key == "regeling-voltooid":
+        context.update(plan_paid_count=5, remaining_cents=0)
+    elif key == "regeling-beeindigd":
+        context.update(plan_paid_count=1, claim_cents=principal - 4910 + 4000, replan=True)
     return context
 
 

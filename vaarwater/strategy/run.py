@@ -178,6 +178,7 @@ class Facts:
     reachable: set[str]
     first_time: bool
     sector: str
+    broken_promises: int = 0  # promises to pay the debtor broke (arrangements app)
 
     def days_past_due(self, on: date) -> int:
         return (on - min(item.due_date for item in self.overdue)).days if self.overdue else 0
@@ -207,6 +208,8 @@ def condition_matches(cond: Condition, facts: Facts, on: date) -> bool:
     for value, check in checks:
         if value is not None and not check(value):
             return False
+    if cond.broken_promises_min is not None and facts.broken_promises < cond.broken_promises_min:
+        return False
     if any(channel not in facts.reachable for channel in cond.reachable):
         return False
     if any(channel in facts.reachable for channel in cond.unreachable):
@@ -325,6 +328,9 @@ class Chunk:
         creditor_ids = {row["creditor_id"] for row in self.debtors.values()}
         self.creditors = {c.pk: c for c in Creditor.objects.filter(pk__in=creditor_ids)}
         self._load_case_facts()
+        from vaarwater.arrangements.selectors import broken_promise_counts
+
+        self.broken_promises = broken_promise_counts(ids)
         self.contacts = Counter()
         self.contacts_today = Counter()
         week_start = datetime.combine(self.on - timedelta(days=6), time.min, TZ)
@@ -385,6 +391,7 @@ class Chunk:
             reachable=reachable,
             first_time=debtor_id not in self.closed_before,
             sector=creditor.sector,
+            broken_promises=self.broken_promises.get(debtor_id, 0),
         )
 
     # -- deciding ----------------------------------------------------------------------------
@@ -1369,9 +1376,13 @@ class StepContext:
             .first()
         )
         if promise is not None and promise.released_on is not None:
+            # The promise follow-up (arrangements) says why it ended: kept or broken.
             self.decide(
                 Outcome.DONE,
-                f"de betaalbelofte tot {_d(promise.until)} is verlopen zonder volledige betaling",
+                f"de betaalbelofte tot {_d(promise.until)} is afgelopen: {promise.release_reason}"
+                if promise.release_reason
+                else f"de betaalbelofte tot {_d(promise.until)} is verlopen zonder volledige "
+                "betaling",
             )
         elif (self.on - case.waiting_since).days >= s.max_days:
             self.decide(Outcome.DONE, f"geen betaalbelofte binnen {s.max_days} dagen")
@@ -1620,6 +1631,20 @@ def daily_run(
             answered = payments_attribute(on=run_date - timedelta(days=1))
             if answered:
                 counts["payments counted as responses"] += answered
+        if not dry_run:
+            # Payment plans and promises first: a plan paid off closes its case as
+            # arrangement_fulfilled before the chunks would close it as paid, and a plan or
+            # promise that ended releases its hold before the expired holds are looked at.
+            from vaarwater.arrangements.followup import arrangements_follow_up, promises_follow_up
+
+            counts.update(arrangements_follow_up(on=run_date, creditor=creditor, actor=actor))
+            counts.update(promises_follow_up(on=run_date, creditor=creditor, actor=actor))
+            # Direct debits are announced before they are collected (SEPA pre-notification).
+            from vaarwater.payments.sepa import prenotifications_send
+
+            announced = prenotifications_send(on=run_date, creditor=creditor, actor=actor)
+            if announced:
+                counts["direct debits announced"] += announced
         result.holds_released = holds_release(run_date, creditor=creditor, actor=actor)
         if result.holds_released:
             counts["holds ended"] += result.holds_released

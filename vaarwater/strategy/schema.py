@@ -226,6 +226,9 @@ class Condition(Strict):
     vulnerable: bool | None = None
     risk_score_min: int | None = Field(None, ge=0, le=100)
     risk_score_max: int | None = Field(None, ge=0, le=100)
+    broken_promises_min: int | None = Field(
+        None, ge=1, le=20, description="the debtor broke at least this many promises to pay"
+    )
     reachable: tuple[Literal["email", "sms", "whatsapp", "letter"], ...] = ()
     unreachable: tuple[Literal["email", "sms", "whatsapp", "letter"], ...] = ()
     sector: tuple[Literal[SECTORS], ...] = ()  # type: ignore[valid-type]

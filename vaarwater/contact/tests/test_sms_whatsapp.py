@@ -198,15 +198,22 @@ def test_every_vaarwater_template_has_an_approved_whatsapp_template():
         "overdracht-aankondiging",
         "regeling-bevestiging",
         "termijn-gemist",
+        "termijn-herinnering",
+        "termijn-bedankt",
+        "regeling-voltooid",
+        "regeling-beeindigd",
         "bedankt-betaling",
         "betaalverzoek",
         "uitstel-herinnering",
         "verificatiecode",
         "melding-ontvangen",
+        "incasso-vooraankondiging",
+        "incasso-gestorneerd",
     }
     assert set(wa_consts.TEMPLATES) == keys
     context = {"name": "Jan", "claim_cents": 100, "costs_cents": 4000, "portal_url": "http://x/"}
     context["code"] = "123456"
+    context["collection_day"] = "25 november 2026"
     for key, template in wa_consts.TEMPLATES.items():
         payload = template_payload(outgoing(template=key, context=context))
         parameters = payload["template"]["components"][0]["parameters"]

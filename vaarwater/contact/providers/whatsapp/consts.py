@@ -33,11 +33,21 @@ TEMPLATES: dict[str, Template] = {
     ),
     "regeling-bevestiging": Template("vaarwater_regeling_bevestiging", ("naam", "link")),
     "termijn-gemist": Template("vaarwater_termijn_gemist", ("naam", "bedrag", "link")),
+    "termijn-herinnering": Template(
+        "vaarwater_termijn_herinnering", ("naam", "bedrag", "betaallink")
+    ),
+    "termijn-bedankt": Template("vaarwater_termijn_bedankt", ("naam", "link")),
+    "regeling-voltooid": Template("vaarwater_regeling_voltooid", ("naam", "link")),
+    "regeling-beeindigd": Template("vaarwater_regeling_beeindigd", ("naam", "bedrag", "link")),
     "bedankt-betaling": Template("vaarwater_bedankt_betaling", ("naam", "link")),
     "betaalverzoek": Template("vaarwater_betaalverzoek", ("naam", "bedrag", "betaallink")),
     "uitstel-herinnering": Template("vaarwater_uitstel_herinnering", ("naam", "link")),
     "verificatiecode": Template("vaarwater_verificatiecode", ("code",)),
     "melding-ontvangen": Template("vaarwater_melding_ontvangen", ("naam", "link")),
+    "incasso-vooraankondiging": Template(
+        "vaarwater_incasso_vooraankondiging", ("naam", "datum", "bedrag", "link")
+    ),
+    "incasso-gestorneerd": Template("vaarwater_incasso_gestorneerd", ("naam", "bedrag", "link")),
 }
 
 # Where each body parameter comes from: the message's ``context`` keys, first one present wins
@@ -50,6 +60,8 @@ PARAMETERS: dict[str, tuple[str, ...]] = {
     "link": ("portal_url", "payment_url"),
     "betaallink": ("payment_url", "portal_url"),
     "code": ("code",),
+    # A day written out in the message's language by the code that queues it.
+    "datum": ("collection_day",),
 }
 
 # Our language → the template language code the templates were approved in.
