@@ -46,6 +46,7 @@ lint: install
 bench: install
 	$(BIN)/python -m bench.import_bench
 	$(BIN)/python -m bench.run_bench
+	$(BIN)/python -m bench.statement_bench
 
 bench-run: install
 	$(BIN)/python -m bench.run_bench
