@@ -1,4 +1,5 @@
-"""Self-service: defer to payday, payment plan, report a problem, help, my details, callback.
+"""Self-service: defer to payday, report a problem, help, my details, callback (the payment
+plan pages are in ``plan_views``).
 
 The views parse forms and call the services in ``selfservice``; a service's ValidationError
 becomes field errors on the form and nothing is changed. Every POST redirects (POST-redirect-GET)
@@ -229,16 +230,6 @@ def defer(request):
             "refused": refused,
         },
     )
-
-
-# -- payment plan ---------------------------------------------------------------------------
-
-
-@portal_view
-@require_http_methods(["GET"])
-def plan(request):
-    """How to get a payment plan until the debtor can make one here (a later issue)."""
-    return _page(request, "portal/plan.html", {"geldfit": ss.GELDFIT})
 
 
 # -- report a problem -------------------------------------------------------------------------
@@ -537,7 +528,6 @@ def callback(request):
 
 urlpatterns = [
     path("p/<str:token>/uitstel/", defer, name="defer"),
-    path("p/<str:token>/regeling/", plan, name="plan"),
     path("p/<str:token>/probleem/", problem, name="problem"),
     path("p/<str:token>/hulp/", help_page, name="help"),
     path("p/<str:token>/gegevens/", details, name="details"),

@@ -5,7 +5,7 @@ Each group of pages keeps its own routes beside its views; this module joins the
 
 from django.urls import path
 
-from . import assist_views, login_views, pay_views, selfservice_views, views
+from . import assist_views, login_views, pay_views, plan_views, selfservice_views, views
 
 app_name = "portal"
 urlpatterns = [
@@ -13,5 +13,6 @@ urlpatterns = [
     path("p/<str:token>/", views.landing, name="landing"),
     *pay_views.urlpatterns,
     *selfservice_views.urlpatterns,
+    *plan_views.urlpatterns,
     *assist_views.urlpatterns,
 ]

@@ -1,6 +1,14 @@
 from django.urls import path
 
-from . import contact_views, question_views, task_views, template_views, views
+from . import (
+    arrangement_views,
+    contact_views,
+    question_views,
+    statement_views,
+    task_views,
+    template_views,
+    views,
+)
 
 app_name = "workspace"
 urlpatterns = [
@@ -10,10 +18,23 @@ urlpatterns = [
     path("cases/<int:pk>/hold/", views.case_hold, name="case_hold"),
     path("cases/<int:pk>/hold/<int:hold_pk>/end/", views.case_hold_end, name="case_hold_end"),
     path("cases/<int:pk>/links/revoke/", views.case_links_revoke, name="case_links_revoke"),
+    path("cases/<int:pk>/plan/", arrangement_views.case_plan, name="case_plan"),
     path("strategies/", views.strategy_list, name="strategy_list"),
     path("tasks/", task_views.task_list, name="task_list"),
     path("tasks/<int:pk>/done/", task_views.task_done, name="task_done"),
     path("questions/", question_views.questions, name="questions"),
+    path("statements/", statement_views.statements, name="statements"),
+    path(
+        "statements/<int:pk>/assign/",
+        statement_views.statement_assign_view,
+        name="statement_assign",
+    ),
+    path("statements/entries/<int:pk>/", statement_views.statement_entry, name="statement_entry"),
+    path(
+        "statements/entries/<int:pk>/ignore/",
+        statement_views.statement_entry_ignore,
+        name="statement_entry_ignore",
+    ),
     path("contact/unreachable/", contact_views.unreachable, name="unreachable"),
     path("messages/<int:pk>/letter.pdf", contact_views.message_letter, name="message_letter"),
     path("strategies/<int:pk>/", views.strategy_detail, name="strategy_detail"),

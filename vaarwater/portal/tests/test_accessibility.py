@@ -20,7 +20,11 @@ from vaarwater.strategy.tests.test_run import run_days
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 # Every page behind the personal link, by route name.
-TOKEN_PAGES = ("landing", "pay", "plan", "defer", "problem", "help", "details", "faq", "callback")
+TOKEN_PAGES = (
+    "landing", "pay", "plan", "plan_promise", "defer", "problem", "help", "details", "faq",
+    "callback",
+)  # fmt: skip
+# The later plan steps need an assessment first: test_plan_browser.py goes through them.
 
 
 @pytest.fixture
