@@ -109,9 +109,7 @@ def payday_of(debtor, assessment=None) -> Payday:
         # Bank data may show four-weekly pay: its cycle and a known payday are in the summary.
         found = (assessment.data or {}).get("psd2", {}).get("payday") or {}
         if found.get("cycle") == "four_weekly" and found.get("anchor"):
-            return Payday(
-                day=None, cycle="four_weekly", anchor=date.fromisoformat(found["anchor"])
-            )
+            return Payday(day=None, cycle="four_weekly", anchor=date.fromisoformat(found["anchor"]))
         if assessment.payday_day:
             return Payday(day=assessment.payday_day, cycle="monthly", anchor=None)
     return Payday(
