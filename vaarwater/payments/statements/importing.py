@@ -241,8 +241,14 @@ def _statement_import(
 
 def _target(parsed: ParsedStatement, creditor: Creditor | None, accounts) -> Creditor | None:
     """The creditor a statement belongs to; StatementImportError if the given one may not."""
-    owners = accounts.get(account_key(parsed.account), [])
+    key = account_key(parsed.account)
+    owners = accounts.get(key, [])
     if creditor is None:
+        # An old account number without its bank (MT940 :25:517852257) is not proof enough:
+        # the same digits exist at other banks. Only an IBAN finds the creditor by itself; a
+        # number-only statement waits for an operator (or is imported with --creditor).
+        if key.startswith("NL:"):
+            return None
         return owners[0] if len(owners) == 1 else None
     others = [owner for owner in owners if owner.pk != creditor.pk]
     if others:
@@ -395,3 +401,34 @@ def statement_assign(
         )
         _statement_import(statement=statement, parsed=parsed, actor=actor, outcome=outcome)
     return outcome.new, outcome.known, outcome.counts
+
+
+def entries_text(count: int) -> str:
+    return f"{count} {'entry' if count == 1 else 'entries'}"
+
+
+def outcome_line(outcome) -> str:
+    """One statement's result in words."""
+    head = f"statement {outcome.statement_id or outcome.sequence + 1} of account {outcome.account}"
+    if outcome.outcome == "unknown_account":
+        pk = outcome.statement.pk if outcome.statement else "?"
+        return (
+            f"{head}: unknown account: kept in the worklist (statement {pk}, "
+            f"{entries_text(outcome.entries)}); assign it with `vaarwater statements assign {pk} "
+            "--creditor CODE`"
+        )
+    if outcome.outcome == "already_imported":
+        owner = outcome.creditor.code if outcome.creditor else "unknown account, in the worklist"
+        pk = outcome.statement.pk if outcome.statement else "?"
+        return f"{head}: already imported (statement {pk}, {owner}); nothing changed"
+    verb = "assigned and imported" if outcome.outcome == "assigned" else "creditor"
+    text = (
+        f"{head}: {verb} {outcome.creditor.code if outcome.creditor else '?'} — "
+        f"{entries_text(outcome.entries)}: {outcome.new} new, {outcome.known} already known; "
+        f"{outcome.booked} booked, {outcome.unmatched} unmatched, {outcome.ignored} ignored"
+    )
+    if outcome.direct_debit:
+        text += f", {outcome.direct_debit} direct debit"
+    if outcome.skipped:
+        text += f" ({outcome.skipped} not booked yet at the bank, left out)"
+    return text
