@@ -562,7 +562,7 @@ def report_block(data: dict) -> str:
         "whole `statement_import` call; *parse* in the table is the parser alone. Within the "
         "import: *index* is loading what the matching needs about the creditor (a few "
         "queries), *decide* the matching rules for all entries in Python, *book* writing the "
-        "matched payments (`statements/booking.py`: positions read once, allocation by art. "
+        "matched payments (`ledger/booking.py`: positions read once, allocation by art. "
         "6:44 BW, bulk inserts of payments, ledger entries, allocations and `payment.booked` "
         "events), *store* the rest: the entries' keys and the check for known ones, the "
         "entries themselves and the `statement.entry_booked` events (bulk inserts). Importing "

@@ -1,11 +1,11 @@
-"""Book many matched payments at once: what ``ledger.services.payment_book`` does, in bulk.
+"""Book many payments at once: what ``ledger.services.payment_book`` does, in bulk.
 
 A statement can hold 100,000 payments. ``payment_book`` costs about ten queries each (lock,
 designated invoice, position, inserts, event): minutes for one statement. This books the same
 rows, with the same allocation (``position_allocate``, art. 6:44 BW) and the same
 ``payment.booked`` event, reading the debtors' positions once and writing with bulk inserts.
-``test_statement_booking`` checks that both give identical ledgers; a change to
-``payment_book`` must be made here too (or this replaced by a ledger bulk verb).
+It is the ledger's bulk verb (the statement import uses it); ``tests/test_bulk_booking`` checks
+that both give identical ledgers, so a change to ``payment_book`` must be made here too.
 """
 
 from dataclasses import dataclass
@@ -23,10 +23,10 @@ from vaarwater.ledger.models import (
     Payment,
 )
 from vaarwater.ledger.selectors import debtor_positions, position_allocate
+from vaarwater.ledger.services import PAYMENT_ALLOCATION_REASON as REASON
 
 CHUNK = 900  # ids per IN (...) query: below SQLite's variable limit
 BULK_SIZE = 1000
-REASON = "art. 6:44 BW: costs, then interest, then principal, oldest first"
 
 
 @dataclass

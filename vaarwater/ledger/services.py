@@ -23,6 +23,7 @@ from .models import (
 )
 from .selectors import debtor_position, position_allocate
 
+PAYMENT_ALLOCATION_REASON = "art. 6:44 BW: costs, then interest, then principal, oldest first"
 CREDITOR_CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,31}$")
 
 
@@ -218,7 +219,7 @@ def payment_book(
             verb="payment.booked",
             actor=actor,
             subject=payment,
-            reason="art. 6:44 BW: costs, then interest, then principal, oldest first"
+            reason=PAYMENT_ALLOCATION_REASON
             + (f"; designated invoice {designated.external_id}" if designated else ""),
             data={
                 "amount_cents": amount_cents,

@@ -7,9 +7,9 @@ import pytest
 
 from vaarwater.core.events import Actor
 from vaarwater.core.models import Event
+from vaarwater.ledger.booking import Booking, payments_book
 from vaarwater.ledger.models import Allocation, Debtor, EntryKind, LedgerEntry, Payment
 from vaarwater.ledger.services import charge_book, invoice_create, payment_book
-from vaarwater.payments.statements.booking import Booking, payments_book
 
 pytestmark = pytest.mark.django_db
 

@@ -34,6 +34,7 @@ from django.utils import timezone
 
 from vaarwater.core.events import Actor, event_fields
 from vaarwater.core.models import Event
+from vaarwater.ledger.booking import Booking, payments_book
 from vaarwater.ledger.models import (
     Allocation,
     Component,
@@ -49,7 +50,6 @@ from vaarwater.payments.models import PaymentLink, PaymentRequest, PaymentReques
 from vaarwater.payments.sepa_models import Mandate, MandateStatus
 from vaarwater.payments.statement_models import EntryStatus, StatementEntry
 
-from .booking import Booking, payments_book
 from .text import (
     REFERENCE_WORDS,
     case_reference_pk,
