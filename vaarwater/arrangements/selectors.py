@@ -129,3 +129,8 @@ def broken_promise_counts(debtor_ids) -> dict[int, int]:
         .values_list("debtor_id", "n")
     )
     return dict(rows)
+
+
+def arrangement_replaceable(arrangement) -> bool:
+    """A plan may be replaced by a new one once an instalment of it was missed."""
+    return arrangement.misses > 0 or arrangement.instalments.filter(status="missed").exists()

@@ -38,7 +38,12 @@ from .models import (
     PromiseStatus,
 )
 from .proposals import Debt, Option, Payday
-from .selectors import active_arrangement, open_promise, plan_reference
+from .selectors import (
+    active_arrangement,
+    arrangement_replaceable,
+    open_promise,
+    plan_reference,
+)
 
 # The plan's hold lasts until the last due date, its grace days and this margin: the daily
 # follow-up ends the plan (completed or broken) well before the hold would run out by itself.
@@ -175,14 +180,6 @@ def _mandate_for(debtor, mandate):
     return mandate
 
 
-def _replaceable(arrangement: Arrangement) -> bool:
-    """A plan may be replaced by a new one once an instalment of it was missed."""
-    return (
-        arrangement.misses > 0
-        or arrangement.instalments.filter(status=InstalmentStatus.MISSED).exists()
-    )
-
-
 def _plan_status(arrangement: Arrangement, *, status: str, reason: str, on: date) -> None:
     arrangement.status = status
     arrangement.ended_on = on
@@ -273,7 +270,7 @@ def arrangement_accept(
         if case.status == CaseStatus.CLOSED:
             raise ArrangementError(_("This case is closed; there is nothing to plan."))
         current = active_arrangement(case)
-        if current is not None and not _replaceable(current):
+        if current is not None and not arrangement_replaceable(current):
             raise ArrangementError(_("This case already has a payment plan."))
         policy = policy_of(case)
         if method not in PayMethod.values or method not in policy.methods:

@@ -36,6 +36,7 @@ from vaarwater.arrangements.affordability import AffordabilityError, assessment_
 from vaarwater.arrangements.models import Assessment, PayMethod
 from vaarwater.arrangements.proposals import Option, ProposalError, covered, custom_option
 from vaarwater.arrangements.psd2 import Psd2Error, assessment_from_psd2
+from vaarwater.arrangements.selectors import arrangement_replaceable as replaceable
 from vaarwater.core.money import format_eur
 from vaarwater.payments.sepa import SepaError, creditor_sepa, mandate_create
 
@@ -245,11 +246,6 @@ def _methods(flow: Flow, creditor) -> list[str]:
 def _chosen(request, flow: Flow | None) -> Option | None:
     key = _state(request).get("option") or ""
     return flow.find(key) if flow is not None and key else None
-
-
-def replaceable(arrangement) -> bool:
-    """A plan with a missed instalment may be replaced by a new one (the service agrees)."""
-    return arrangement.misses > 0 or arrangement.instalments.filter(status="missed").exists()
 
 
 def _blocking_plan(case):

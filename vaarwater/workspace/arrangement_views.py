@@ -31,11 +31,12 @@ from vaarwater.arrangements.affordability import AffordabilityError, assessment_
 from vaarwater.arrangements.models import Assessment, AssessmentSource, Household, PayMethod
 from vaarwater.arrangements.proposals import Option, covered, option_check, split_evenly
 from vaarwater.arrangements.psd2 import Psd2Error, assessment_from_psd2
+from vaarwater.arrangements.selectors import arrangement_replaceable as replaceable
 from vaarwater.core.events import Actor
 from vaarwater.ledger.validation import validate_iban
 from vaarwater.payments.sepa import SepaError, creditor_sepa, mandate_create
 from vaarwater.portal.plan_forms import DEBTS_MAX_CENTS, FIXED_COSTS, AmountField, apply_error
-from vaarwater.portal.plan_views import explanation_rows, replaceable
+from vaarwater.portal.plan_views import explanation_rows
 
 from .selectors import case_get, visible_creditors
 
