@@ -25,7 +25,7 @@ from vaarwater.core.models import Event
 from vaarwater.ledger.models import Component, EntryKind, LedgerEntry, Payment
 from vaarwater.ledger.selectors import debtor_balance
 from vaarwater.payments.models import StatementEntry
-from vaarwater.payments.tests.statement_files import Stmt, Tx, camt053
+from vaarwater.payments.statements.synthetic import Stmt, Tx, camt053
 from vaarwater.portal.tests.browser_fixtures import (  # noqa: F401
     artefacts,
     axe_report,

@@ -1,4 +1,4 @@
-"""Synthetic bank statement files for the statement tests: CAMT.053 .02/.04/.08 and MT940.
+"""Synthetic bank statement files (tests, the demo): CAMT.053 .02/.04/.08 and MT940.
 
 Every name, IBAN and amount here is made up. The CAMT files follow the XSDs in
 ../shared/testdata/xsd (the tests validate them when that directory is there).

@@ -14,7 +14,7 @@ from vaarwater.payments.statement_models import (
     StatementStatus,
 )
 from vaarwater.payments.statements.importing import statement_import
-from vaarwater.payments.tests.statement_files import CREDITOR_IBAN, Stmt, Tx, camt053
+from vaarwater.payments.statements.synthetic import CREDITOR_IBAN, Stmt, Tx, camt053
 
 pytestmark = pytest.mark.django_db
 

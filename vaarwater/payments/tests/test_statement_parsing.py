@@ -11,7 +11,7 @@ from lxml import etree
 
 from vaarwater.payments.statements import StatementError, statement_parse
 from vaarwater.payments.statements.mt940 import details_86
-from vaarwater.payments.tests.statement_files import Stmt, Tx, camt053, mt940
+from vaarwater.payments.statements.synthetic import Stmt, Tx, camt053, mt940
 
 SHARED = Path(__file__).resolve().parents[4] / "shared" / "testdata"
 BANK = SHARED / "bank"

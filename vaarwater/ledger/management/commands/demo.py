@@ -53,6 +53,7 @@ class Command(BaseCommand):
                 f"{result.unchanged} unchanged"
             )
         self._daily_cycle(days)
+        self._statement(creditor, out)
         self._users(creditor)
         self._portal_links(creditor)
 
@@ -76,6 +77,61 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Without a link: {base}/p/ (file number, postcode, house number). iDEAL payments "
             "go to the Mollie simulator at http://127.0.0.1:8025/."
+        )
+
+    def _statement(self, creditor, out: Path, count: int = 8):
+        """Write today's bank statement with transfers of a few debtors with an open case (by
+        invoice number, by case reference, by IBAN only, by name and amount, and one stranger
+        the matching cannot place) and import it, as ``vaarwater import-statement`` does."""
+        from vaarwater.core.events import Actor
+        from vaarwater.ledger.selectors import debtor_position
+        from vaarwater.payments.statements.importing import outcome_line, statement_import
+        from vaarwater.payments.statements.synthetic import Stmt, Tx, camt053
+        from vaarwater.strategy.models import Case
+
+        today = date.today()
+        txs = []
+        cases = Case.objects.for_creditor(creditor).active().select_related("debtor")
+        for n, case in enumerate(cases.order_by("-pk")[:count]):
+            debtor = case.debtor
+            position = debtor_position(debtor)
+            item = min(position.items.values(), key=lambda it: it.due_date, default=None)
+            if item is None:
+                continue
+            number = debtor.invoices.get(pk=item.invoice_id).external_id
+            way = n % 4
+            txs.append(
+                Tx(
+                    item.total,
+                    name=debtor.name,
+                    iban=debtor.iban if way in (0, 2) else "",
+                    ustrd=(
+                        f"Factuur {number}"
+                        if way == 0
+                        else f"Dossier {case.reference}"
+                        if way == 1
+                        else ""
+                    ),
+                    booked=today,
+                )
+            )
+        txs.append(Tx(4250, name="J. Onbekend", ustrd="betaling", booked=today))
+        path = out / f"bankafschrift-{today.isoformat()}.xml"
+        path.write_bytes(
+            camt053(
+                [Stmt(txs=txs, account=creditor.iban, statement_id=f"DEMO-{today}", day=today)],
+                message_id=f"DEMO-{today}",
+            )
+        )
+        result = statement_import(
+            path=path, file_name=path.name, creditor=None, actor=Actor.system("vaarwater demo")
+        )
+        self.stdout.write(f"\nbank statement {path}:")
+        for outcome in result.statements:
+            self.stdout.write(f"  {outcome_line(outcome)}")
+        self.stdout.write(
+            "  unmatched payments wait at http://127.0.0.1:8000/statements/; importing the file "
+            f"again changes nothing: vaarwater import-statement {path}"
         )
 
     def _daily_cycle(self, days: int):

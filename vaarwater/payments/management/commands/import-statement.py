@@ -13,38 +13,11 @@ from vaarwater.core.events import Actor
 from vaarwater.core.money import format_eur
 from vaarwater.ledger.models import Creditor
 from vaarwater.payments.statements import StatementError
-from vaarwater.payments.statements.importing import StatementImportError, statement_import
-
-
-def _entries(count: int) -> str:
-    return f"{count} {'entry' if count == 1 else 'entries'}"
-
-
-def outcome_line(outcome) -> str:
-    """One statement's result in words."""
-    head = f"statement {outcome.statement_id or outcome.sequence + 1} of account {outcome.account}"
-    if outcome.outcome == "unknown_account":
-        pk = outcome.statement.pk if outcome.statement else "?"
-        return (
-            f"{head}: unknown account: kept in the worklist (statement {pk}, "
-            f"{_entries(outcome.entries)}); assign it with `vaarwater statements assign {pk} "
-            "--creditor CODE`"
-        )
-    if outcome.outcome == "already_imported":
-        owner = outcome.creditor.code if outcome.creditor else "unknown account, in the worklist"
-        pk = outcome.statement.pk if outcome.statement else "?"
-        return f"{head}: already imported (statement {pk}, {owner}); nothing changed"
-    verb = "assigned and imported" if outcome.outcome == "assigned" else "creditor"
-    text = (
-        f"{head}: {verb} {outcome.creditor.code if outcome.creditor else '?'} — "
-        f"{_entries(outcome.entries)}: {outcome.new} new, {outcome.known} already known; "
-        f"{outcome.booked} booked, {outcome.unmatched} unmatched, {outcome.ignored} ignored"
-    )
-    if outcome.direct_debit:
-        text += f", {outcome.direct_debit} direct debit"
-    if outcome.skipped:
-        text += f" ({outcome.skipped} not booked yet at the bank, left out)"
-    return text
+from vaarwater.payments.statements.importing import (
+    StatementImportError,
+    outcome_line,
+    statement_import,
+)
 
 
 class Command(BaseCommand):
