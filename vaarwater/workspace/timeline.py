@@ -97,6 +97,11 @@ VERB_LABELS = {
     "collection.settled": _("Direct debit collected"),
     "collection.rejected": _("Direct debit refused by the bank"),
     "collection.returned": _("Direct debit returned (storno)"),
+    "statement.imported": _("Bank statement imported"),
+    "statement.assigned": _("Bank statement assigned to a creditor"),
+    "statement.entry_booked": _("Bank transfer matched and booked"),
+    "statement.entry_assigned": _("Bank transfer booked by hand from the worklist"),
+    "statement.entry_ignored": _("Bank transfer set aside from the worklist"),
     "sepa_batch.created": _("Direct debit file made"),
 }
 
