@@ -24,7 +24,8 @@ from vaarwater.strategy.schema import Condition
 
 from .conftest import ON
 
-pytestmark = pytest.mark.django_db
+# The refusals are read in English (the interface is Dutch first).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 AGENT = Actor("user", "medewerker")
 DUE = date(2026, 11, 10)

@@ -38,7 +38,8 @@ from vaarwater.strategy.services import case_close
 
 from .conftest import COSTS, ON
 
-pytestmark = pytest.mark.django_db
+# The refusals are read in English (the interface is Dutch first).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 DEBTOR = Actor("debtor", "klant (portaal)")
 AGENT = Actor("user", "medewerker")

@@ -2,7 +2,6 @@
 a synthetic statement entry, and the official pain.008 XSDs of the shared test data."""
 
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -10,12 +9,13 @@ from django.utils import timezone
 from vaarwater.payments.sepa import mandate_create
 from vaarwater.payments.statement_models import Statement, StatementEntry
 from vaarwater.strategy.tests.conftest import load_strategy, make_debtor  # noqa: F401
+from vaarwater.testing import SHARED_TESTDATA
 
 CREDITOR_ID = "NL69ZZZ123456780000"
 CREDITOR_IBAN = "NL02ABNA0123456789"
 # Valid Dutch IBANs (checksums hold) for the debtors' accounts.
 IBANS = ["NL91ABNA0417164300", "NL20INGB0001234567", "NL44RABO0123456789", "NL18RABO0123459876"]
-XSD_DIR = Path(__file__).resolve().parents[4] / "shared" / "testdata" / "xsd"
+XSD_DIR = SHARED_TESTDATA / "xsd"
 # A fixed Monday to run the SEPA days from; collection dates are counted from it.
 MONDAY = date(2030, 3, 4)
 

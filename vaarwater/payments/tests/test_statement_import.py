@@ -2,7 +2,6 @@
 name+amount, the worklists, and that importing again changes nothing."""
 
 from datetime import date
-from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -27,12 +26,13 @@ from vaarwater.payments.statements.importing import (
 )
 from vaarwater.payments.statements.synthetic import CREDITOR_IBAN, Stmt, Tx, camt053, mt940
 from vaarwater.payments.statements.worklist import WorklistError, entry_assign, entry_ignore
+from vaarwater.testing import SHARED_TESTDATA
 from vaarwater.workspace.tests.factories import case_create, version_create
 
 pytestmark = pytest.mark.django_db
 
 ACTOR = Actor.system("test")
-BANK = Path(__file__).resolve().parents[4] / "shared" / "testdata" / "bank"
+BANK = SHARED_TESTDATA / "bank"
 IBAN_DE_VRIES = "NL91ABNA0417164300"
 IBAN_EL_AMRANI = "NL39RABO0300065264"
 IBAN_JANSEN = "NL20INGB0001234567"  # a shared family account

@@ -12,8 +12,9 @@ from lxml import etree
 from vaarwater.payments.statements import StatementError, statement_parse
 from vaarwater.payments.statements.mt940 import details_86
 from vaarwater.payments.statements.synthetic import Stmt, Tx, camt053, mt940
+from vaarwater.testing import SHARED_TESTDATA
 
-SHARED = Path(__file__).resolve().parents[4] / "shared" / "testdata"
+SHARED = SHARED_TESTDATA
 BANK = SHARED / "bank"
 XSD = SHARED / "xsd"
 
