@@ -165,17 +165,33 @@ def assessment_record(
     return assessment
 
 
+HOUSEHOLD_WORDS = {
+    Household.SINGLE: "alleenstaand",
+    Household.SINGLE_PARENT: "alleenstaande ouder",
+    Household.COUPLE: "samenwonend",
+    Household.COUPLE_CHILDREN: "samenwonend met kinderen",
+}
+SOURCE_WORDS = {
+    AssessmentSource.ANSWERS: "de eigen antwoorden van de klant",
+    AssessmentSource.PSD2: "gedeelde bankgegevens (PSD2)",
+    AssessmentSource.AGENT: "antwoorden aan een medewerker",
+}
+
+
 def assessment_reason(assessment: Assessment) -> str:
-    """The reckoning in one line: 'capacity € 306,33 a month: income € 2.500,00 − …'."""
+    """The reckoning in one line, in plain Dutch (the reason of the event): 'betaalruimte
+    € 306,33 per maand: inkomen € 2.500,00 − beslagvrije voet € 2.093,67 − …'."""
     need = max(assessment.floor_cents, assessment.fixed_costs_cents)
-    kept = "protected income" if assessment.floor_cents >= need else "fixed costs"
+    kept = "beslagvrije voet" if assessment.floor_cents >= need else "vaste lasten"
     text = (
-        f"capacity {format_eur(assessment.capacity_cents)} a month: "
-        f"income {format_eur(assessment.net_income_cents)} − {kept} {format_eur(need)}"
+        f"betaalruimte {format_eur(assessment.capacity_cents)} per maand: "
+        f"inkomen {format_eur(assessment.net_income_cents)} − {kept} {format_eur(need)}"
     )
     if assessment.other_instalments_cents:
-        text += f" − other instalments {format_eur(assessment.other_instalments_cents)}"
-    return f"{text} (household {assessment.household}, from {assessment.source})"
+        text += f" − termijnen aan anderen {format_eur(assessment.other_instalments_cents)}"
+    household = HOUSEHOLD_WORDS.get(assessment.household, assessment.household)
+    source = SOURCE_WORDS.get(assessment.source, assessment.source)
+    return f"{text} (huishouden {household}; uit {source})"
 
 
 def assessment_from_answers(

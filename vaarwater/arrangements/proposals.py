@@ -413,6 +413,112 @@ of €200.00 a month
     return option
 
 
+@dataclass(frozen=True)
+class Problem:
+    """Why an option does not fit, as data: ``code`` and the numbers (cents, counts) in
+    ``values``; ``option_check`` words it in English, the pages and the events in their own
+    language. Codes: ``no_payments``, ``mismatch``, ``not_positive``, ``order``, ``capacity``
+    (largest, capacity), ``too_long`` (count, max_months), ``too_small`` (smallest, minimum),
+    ``no_custom``, ``late_start`` (days)."""
+
+    code: str
+    values: tuple[tuple[str, int], ...] = ()
+
+    def get(self, name: str) -> int:
+        return dict(self.values)[name]
+
+
+# A plan's first payment is at most this many days after the policy's earliest first due date
+# (``first_due_min_days``): a monthly payday always falls within it.
+FIRST_DUE_SLACK_DAYS = 31
+
+
+def option_problems(
+    option: Option, *, capacity_cents: int | None, policy, on: date | None = None
+) -> list[Problem]:
+    """Why an option is outside the capacity or the policy, as ``Problem`` s ([] when it fits).
+
+    With ``on`` (the day it is agreed) a first payment later than ``first_due_min_days`` +
+    ``FIRST_DUE_SLACK_DAYS`` after it is a problem too (``late_start``, days): payday-based
+    options never are; an agent's own plan starting in a year is.
+
+    >>> from vaarwater.strategy.schema import ArrangementPolicy
+    >>> option = Option("instalments", (30000, 30000), (date(2026, 4, 24), date(2026, 5, 22)),
+    ...                 60000, 0, True, "")
+    >>> [p.code for p in option_problems(option, capacity_cents=25000, policy=ArrangementPolicy())]
+    ['capacity']
+    """
+    problems: list[Problem] = []
+    if not option.amounts:
+        return [Problem("no_payments")]
+    if len(option.amounts) != len(option.due_dates):
+        problems.append(
+            Problem(
+                "mismatch", (("amounts", len(option.amounts)), ("dates", len(option.due_dates)))
+            )
+        )
+    if any(amount <= 0 for amount in option.amounts):
+        problems.append(Problem("not_positive"))
+    if any(b <= a for a, b in zip(option.due_dates, option.due_dates[1:], strict=False)):
+        problems.append(Problem("order"))
+    if capacity_cents is not None and option.largest_cents > capacity_cents:
+        problems.append(
+            Problem(
+                "capacity",
+                (("largest", option.largest_cents), ("capacity", max(capacity_cents, 0))),
+            )
+        )
+    if option.count > 1:
+        if option.count > policy.max_months:
+            problems.append(
+                Problem("too_long", (("count", option.count), ("max_months", policy.max_months)))
+            )
+        checked = option.amounts[:-1] if option.kind == CUSTOM else option.amounts
+        smallest = min(checked)
+        if smallest < policy.min_instalment:
+            problems.append(
+                Problem("too_small", (("smallest", smallest), ("minimum", policy.min_instalment)))
+            )
+    if option.kind == CUSTOM and not policy.allow_custom:
+        problems.append(Problem("no_custom"))
+    if on is not None and option.due_dates:
+        latest = on + timedelta(days=policy.first_due_min_days + FIRST_DUE_SLACK_DAYS)
+        if option.due_dates[0] > latest:
+            problems.append(Problem("late_start", (("days", (option.due_dates[0] - on).days),)))
+    return problems
+
+
+def problem_text(problem: Problem) -> str:
+    """A problem in an English sentence (the events and pages word it in their language)."""
+    v = dict(problem.values)
+    if problem.code == "no_payments":
+        return "the plan has no payments"
+    if problem.code == "mismatch":
+        return f"the plan has {v['amounts']} amounts but {v['dates']} due dates"
+    if problem.code == "not_positive":
+        return "every payment must be more than zero"
+    if problem.code == "order":
+        return "the due dates must follow each other"
+    if problem.code == "capacity":
+        return f"{_eur(v['largest'])} is more than the capacity of {_eur(v['capacity'])} a month"
+    if problem.code == "too_long":
+        months = "month" if v["max_months"] == 1 else "months"
+        return (
+            f"{v['count']} instalments is longer than the longest plan of "
+            f"{v['max_months']} {months}"
+        )
+    if problem.code == "too_small":
+        return (
+            f"an instalment of {_eur(v['smallest'])} is less than the smallest instalment of "
+            f"{_eur(v['minimum'])}"
+        )
+    if problem.code == "no_custom":
+        return "this creditor does not offer a plan with your own instalment"
+    if problem.code == "late_start":
+        return f"the first payment is {v['days']} days away"
+    return problem.code
+
+
 def option_check(option: Option, *, capacity_cents: int | None, policy) -> list[str]:
     """Why an option is outside the capacity or the policy ([] when it fits).
 
@@ -428,36 +534,7 @@ def option_check(option: Option, *, capacity_cents: int | None, policy) -> list[
     >>> option_check(option, capacity_cents=None, policy=ArrangementPolicy(max_months=1, counts=()))
     ['2 instalments is longer than the longest plan of 1 month']
     """
-    problems: list[str] = []
-    if not option.amounts:
-        return ["the plan has no payments"]
-    if len(option.amounts) != len(option.due_dates):
-        problems.append(
-            f"the plan has {len(option.amounts)} amounts but {len(option.due_dates)} due dates"
-        )
-    if any(amount <= 0 for amount in option.amounts):
-        problems.append("every payment must be more than zero")
-    if any(b <= a for a, b in zip(option.due_dates, option.due_dates[1:], strict=False)):
-        problems.append("the due dates must follow each other")
-    if capacity_cents is not None and option.largest_cents > capacity_cents:
-        problems.append(
-            f"{_eur(option.largest_cents)} is more than the capacity of "
-            f"{_eur(max(capacity_cents, 0))} a month"
-        )
-    if option.count > 1:
-        if option.count > policy.max_months:
-            months = "month" if policy.max_months == 1 else "months"
-            problems.append(
-                f"{option.count} instalments is longer than the longest plan of "
-                f"{policy.max_months} {months}"
-            )
-        checked = option.amounts[:-1] if option.kind == CUSTOM else option.amounts
-        smallest = min(checked)
-        if smallest < policy.min_instalment:
-            problems.append(
-                f"an instalment of {_eur(smallest)} is less than the smallest instalment of "
-                f"{_eur(policy.min_instalment)}"
-            )
-    if option.kind == CUSTOM and not policy.allow_custom:
-        problems.append("this creditor does not offer a plan with your own instalment")
-    return problems
+    return [
+        problem_text(problem)
+        for problem in option_problems(option, capacity_cents=capacity_cents, policy=policy)
+    ]

@@ -229,12 +229,20 @@ _DEBIT_RULES = _compiled(DEBIT_RULES)
 
 
 class Psd2Error(ValueError):
-    """Bank data that cannot be read or used; names the source and the JSON path."""
+    """Bank data that cannot be read or used; names the source and the JSON path.
 
-    def __init__(self, source: str, path: str, reason: str):
+    ``code`` says what kind of problem it is, for a message in the reader's language:
+    ``too_large``, ``not_text``, ``empty``, ``not_json``, ``shape`` (not the NextGenPSD2
+    structure), ``date``, ``iban``, ``currency``, ``amount``, ``no_transactions``,
+    ``too_short`` (less than a full month; ``details`` has ``first`` and ``last``).
+    """
+
+    def __init__(self, source: str, path: str, reason: str, *, code: str = "shape", details=None):
         self.source = source
         self.path = path
         self.reason = reason
+        self.code = code
+        self.details = dict(details or {})
         super().__init__(f"{source}: {path}: {reason}" if path else f"{source}: {reason}")
 
 
@@ -382,8 +390,8 @@ class _Reader:
     def __init__(self, source: str):
         self.source = source
 
-    def fail(self, path: str, reason: str):
-        raise Psd2Error(self.source, path, reason)
+    def fail(self, path: str, reason: str, code: str = "shape"):
+        raise Psd2Error(self.source, path, reason, code=code)
 
     @staticmethod
     def at(path: str, key: str | int) -> str:
@@ -416,14 +424,14 @@ class _Reader:
         where = self.at(path, key)
         if value is None or value == "":
             if required:
-                self.fail(where, "missing; expected a date such as 2025-07-24")
+                self.fail(where, "missing; expected a date such as 2025-07-24", "date")
             return None
         if not isinstance(value, str):
-            self.fail(where, f"expected a date such as 2025-07-24, got {_kind(value)}")
+            self.fail(where, f"expected a date such as 2025-07-24, got {_kind(value)}", "date")
         try:
             return date.fromisoformat(value[:10])
         except ValueError:
-            self.fail(where, f"{value!r} is not a date (YYYY-MM-DD)")
+            self.fail(where, f"{value!r} is not a date (YYYY-MM-DD)", "date")
 
     def iban(self, parent: dict, key: str, path: str) -> str:
         value = parent.get(key)
@@ -433,7 +441,7 @@ class _Reader:
         account = self.obj(value, where, what='an account object such as {"iban": "NL.."}')
         iban = self.text(account, "iban", where).replace(" ", "").upper()
         if iban and not IBAN_RE.match(iban):
-            self.fail(self.at(where, "iban"), f"{account['iban']!r} is not an IBAN")
+            self.fail(self.at(where, "iban"), f"{account['iban']!r} is not an IBAN", "iban")
         return iban
 
     def amount(self, tx: dict, path: str) -> Decimal:
@@ -448,18 +456,19 @@ class _Reader:
                 f"{currency!r} is not supported: only amounts in EUR can be read"
                 if currency is not None
                 else "missing; only amounts in EUR can be read",
+                "currency",
             )
         value = money.get("amount")
         where = self.at(where, "amount")
         if isinstance(value, bool) or value is None:
-            self.fail(where, f"{value!r} is not an amount")
+            self.fail(where, f"{value!r} is not an amount", "amount")
         if isinstance(value, (int, Decimal)):
             value = str(value)
         if not isinstance(value, str) or not AMOUNT_RE.match(value.strip()):
-            self.fail(where, f"{value!r} is not an amount")
+            self.fail(where, f"{value!r} is not an amount", "amount")
         amount = Decimal(value.strip())
         if amount != amount.quantize(Decimal("0.01")):
-            self.fail(where, f"{value!r} has more than two decimals")
+            self.fail(where, f"{value!r} has more than two decimals", "amount")
         return amount.quantize(Decimal("0.01"))
 
     def transaction(self, raw, path: str, *, account: str, pending: bool) -> Psd2Transaction:
@@ -553,19 +562,23 @@ def psd2_read(raw: bytes | str, *, source: str) -> Psd2Accounts:
     reader = _Reader(source)
     if isinstance(raw, bytes):
         if len(raw) > MAX_BYTES:
-            reader.fail("", f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB")
+            reader.fail("", f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB", "too_large")
         try:
             raw = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            reader.fail("", f"not UTF-8 text (byte {exc.start}); expected JSON bank data")
+            reader.fail(
+                "", f"not UTF-8 text (byte {exc.start}); expected JSON bank data", "not_text"
+            )
     if not raw.strip():
-        reader.fail("", "the file is empty: it holds no bank data")
+        reader.fail("", "the file is empty: it holds no bank data", "empty")
     try:
         doc = json.loads(raw, parse_float=Decimal, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
-        reader.fail("", f"not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}")
+        reader.fail("", f"not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}", "not_json")
     except ValueError as exc:
-        reader.fail("", f"not JSON: {exc}")
+        reader.fail("", f"not JSON: {exc}", "not_json")
+    except RecursionError:
+        reader.fail("", "not bank data: the JSON is nested too deeply", "not_json")
     if isinstance(doc, list):
         documents = [(f"[{n}]", item) for n, item in enumerate(doc)]
     elif isinstance(doc, dict) and "transactions" not in doc and "accounts" in doc:
@@ -706,6 +719,7 @@ def psd2_analyse(
             "",
             f"no booked transactions up to {end.isoformat()}: share the transactions of at "
             "least one full month",
+            code="no_transactions",
         )
     first = date_from or min(t.booking_date for t in booked)
     last = date_to or max(t.booking_date for t in booked)
@@ -717,6 +731,8 @@ def psd2_analyse(
             f"the bank data covers {first.isoformat()} to {last.isoformat()} "
             f"({(last - first).days + 1} days), less than one full calendar month: share at "
             "least one full month, three is better",
+            code="too_short",
+            details={"first": first, "last": last},
         )
     n_months = len(months)
     counted = [t for t in booked if (t.booking_date.year, t.booking_date.month) in months]

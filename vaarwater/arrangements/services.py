@@ -74,6 +74,35 @@ def _d(day: date) -> str:
     return f"{day:%d-%m-%Y}"
 
 
+def problem_dutch(problem: proposals.Problem) -> str:
+    """Why an option does not fit, in Dutch (for the reason of an event).
+
+    >>> problem_dutch(proposals.Problem("too_long", (("count", 20), ("max_months", 12))))
+    '20 termijnen is langer dan de langste regeling van 12 maanden'
+    """
+    v = dict(problem.values)
+    words = {
+        "no_payments": lambda: "de regeling heeft geen betalingen",
+        "mismatch": lambda: f"de regeling heeft {v['amounts']} bedragen maar {v['dates']} data",
+        "not_positive": lambda: "elke betaling moet meer dan nul zijn",
+        "order": lambda: "de betaaldata moeten na elkaar komen",
+        "capacity": lambda: (
+            f"{format_eur(v['largest'])} is meer dan de maandruimte van {format_eur(v['capacity'])}"
+        ),
+        "too_long": lambda: (
+            f"{v['count']} termijnen is langer dan de langste regeling van "
+            f"{v['max_months']} maand{'en' if v['max_months'] != 1 else ''}"
+        ),
+        "too_small": lambda: (
+            f"een termijn van {format_eur(v['smallest'])} is minder dan de "
+            f"kleinste termijn van {format_eur(v['minimum'])}"
+        ),
+        "no_custom": lambda: "deze schuldeiser biedt geen regeling met een eigen bedrag",
+        "late_start": lambda: f"de eerste betaling is pas over {v['days']} dagen",
+    }
+    return words[problem.code]() if problem.code in words else problem.code
+
+
 # -- what a plan is about ----------------------------------------------------------------------
 
 
@@ -288,7 +317,8 @@ def arrangement_accept(
                 field="option",
             )
         capacity = assessment.capacity_cents if assessment is not None else None
-        problems = tuple(proposals.option_check(option, capacity_cents=capacity, policy=policy))
+        found = proposals.option_problems(option, capacity_cents=capacity, policy=policy, on=on)
+        problems = tuple(proposals.problem_text(problem) for problem in found)
         if problems and not (channel == "agent" and override_reason):
             message = (
                 _("This plan does not fit; an agent can agree it only with a reason.")
@@ -390,7 +420,8 @@ def arrangement_accept(
                 else ""
             )
             + (
-                f"; buiten de ruimte of het beleid afgesproken ({'; '.join(problems)}), "
+                f"; buiten de ruimte of het beleid afgesproken "
+                f"({'; '.join(problem_dutch(problem) for problem in found)}), "
                 f"omdat: {override_reason}"
                 if override_reason
                 else ""
@@ -417,6 +448,7 @@ def arrangement_accept(
                 "capacity_cents": capacity,
                 "override_reason": override_reason,
                 "problems": list(problems),
+                "problem_codes": [problem.code for problem in found],
                 "replaces": current.pk if current else None,
             },
             on=on,

@@ -3,11 +3,13 @@ them, the affordability questions, the bank-data upload, the choice of plan and 
 pay, a promise to pay; the words for the lines of a reckoning and of a bank-data summary.
 """
 
+import re
 from datetime import date
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils.translation import get_language
+from django.utils.functional import lazy
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from vaarwater.arrangements.models import Household, PayMethod
@@ -62,6 +64,19 @@ PSD2_KINDS = {
     "instalment": _("Instalment to another creditor"),
 }
 PSD2_COUNTED = ("income", "fixed_costs", "other_instalments")
+# Why a bank-data file was refused (vaarwater.arrangements.psd2 Psd2Error.code), in words.
+PSD2_PROBLEMS = {
+    "too_large": _("the file is too large"),
+    "not_text": _("it is not a text file"),
+    "empty": _("the file is empty"),
+    "not_json": _("it is not a JSON file"),
+    "shape": _("it is not bank data in the PSD2 format"),
+    "date": _("a date in it is missing or is not a date"),
+    "iban": _("an account number (IBAN) in it is not valid"),
+    "currency": _("it has amounts in another currency than euros"),
+    "amount": _("an amount in it is not a number"),
+    "no_transactions": _("it has no booked transactions"),
+}
 METHOD_TEXT = {
     PayMethod.TRANSFER: (
         _("Bank transfer"),
@@ -90,6 +105,34 @@ def day_text(day: date, lang: str) -> str:
     return format_day(day, lang)
 
 
+# "2.500" and "1.000.000": points between groups of three digits, no comma (Dutch thousands).
+DUTCH_THOUSANDS = re.compile(r"-?\d{1,3}(\.\d{3})+")
+# "2,500.00": commas between groups of three digits and a decimal point (English notation).
+ENGLISH_GROUPED = re.compile(r"-?\d{1,3}(,\d{3})+\.\d{1,2}")
+
+
+def amount_text(raw: str) -> str:
+    """An amount as a person types it, made ready for ``parse_amount``: without the euro sign
+    or "EUR", ",-" or ".-" at the end, and with the thousands separators out.
+
+    A point followed by groups of exactly three digits is a Dutch thousands separator, so
+    "2.500" is two thousand five hundred euros (not € 2,50); "2.50" stays € 2,50.
+
+    >>> [amount_text(t) for t in ("€ 1.234", "2.500", "1.000.000", "2.50", "2,500.00", "25,-")]
+    ['1234', '2500', '1000000', '2.50', '2500.00', '25']
+    """
+    text = " ".join(raw.replace("\u00a0", " ").split())
+    for prefix in ("€", "EUR", "eur"):
+        text = text.removeprefix(prefix).strip()
+    if text.endswith((",-", ".-")):
+        text = text[:-2]
+    compact = text.replace(" ", "")
+    if DUTCH_THOUSANDS.fullmatch(compact) or ENGLISH_GROUPED.fullmatch(compact):
+        separator = "." if "," not in compact else ","
+        return compact.replace(separator, "")
+    return text
+
+
 def apply_error(form: forms.Form, exc: Exception, fields: dict[str, str] | None = None) -> None:
     """Put a service's error on the form: on the field it names (mapped by ``fields`` from the
     service's name to the form's), else above the form."""
@@ -112,6 +155,34 @@ def apply_error(form: forms.Form, exc: Exception, fields: dict[str, str] | None 
     form.add_error(target if target in form.fields else None, str(message))
 
 
+def psd2_message(exc) -> str:
+    """Why bank data was refused (a ``Psd2Error``), in the visitor's language, with the place
+    in the file when there is one."""
+    code = getattr(exc, "code", "shape")
+    details = getattr(exc, "details", {}) or {}
+    if code == "too_short" and details.get("first") and details.get("last"):
+        lang = language()
+        return str(
+            _(
+                "This file has the transactions of %(first)s to %(last)s: less than one full "
+                "calendar month. Share the transactions of at least one full month; three "
+                "months is better."
+            )
+            % {
+                "first": day_text(details["first"], lang),
+                "last": day_text(details["last"], lang),
+            }
+        )
+    why = str(PSD2_PROBLEMS.get(code, PSD2_PROBLEMS["shape"]))
+    path = getattr(exc, "path", "")
+    if path:
+        why = str(_("%(problem)s (at %(where)s)") % {"problem": why, "where": path})
+    return str(
+        _("We could not read this file: %(why)s. Choose the JSON file your bank gave you.")
+        % {"why": why}
+    )
+
+
 # -- forms -------------------------------------------------------------------------------------
 
 
@@ -132,11 +203,8 @@ class AmountField(forms.CharField):
         text = super().to_python(value)
         if text in self.empty_values:
             return None
-        text = text.strip()
-        if text.endswith((",-", ".-")):
-            text = text[:-2]
         try:
-            cents = parse_amount(text)
+            cents = parse_amount(amount_text(text))
         except ValueError:
             raise ValidationError(self.error_messages["invalid"], code="invalid") from None
         if cents < 0:
@@ -292,6 +360,11 @@ class MethodForm(forms.Form):
         return data
 
 
+DATE_INVALID = lazy(
+    lambda: gettext("Enter a date, for example %(example)s.") % {"example": "2026-11-25"}, str
+)()
+
+
 class PromiseForm(forms.Form):
     amount = AmountField(
         label=_("I will pay"), error_messages={"required": _("Enter the amount you will pay.")}
@@ -300,7 +373,8 @@ class PromiseForm(forms.Form):
         label=_("On"),
         error_messages={
             "required": _("Enter the date you will pay."),
-            "invalid": _("Enter a date, for example %(example)s.") % {"example": "2026-11-25"},
+            # Lazy: "%" on a lazy text would fix the language the module was imported in.
+            "invalid": DATE_INVALID,
         },
     )
 

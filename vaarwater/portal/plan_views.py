@@ -55,6 +55,7 @@ from .plan_forms import (
     PromiseForm,
     apply_error,
     language,
+    psd2_message,
 )
 
 
@@ -130,6 +131,16 @@ def schedule_rows(option: Option) -> list[dict]:
         {"number": n, "due_on": d, "amount_cents": a}
         for n, (a, d) in enumerate(zip(option.amounts, option.due_dates, strict=True), start=1)
     ]
+
+
+def schedule_signature(option: Option) -> str:
+    """The schedule as the confirmation page showed it (dates, amounts, waiver), to notice on
+    agreeing that it changed meanwhile (a payment came in, a day passed)."""
+    parts = [
+        f"{day.isoformat()}:{cents}"
+        for cents, day in zip(option.amounts, option.due_dates, strict=True)
+    ]
+    return f"{option.key};{option.waived_costs_cents};" + ",".join(parts)
 
 
 def option_card(option: Option) -> dict:
@@ -398,16 +409,11 @@ def _assess_bank(request, case, form: BankForm) -> Assessment | None:
             actor=p.actor,
         )
     except Psd2Error as exc:
+        form.add_error("file", psd2_message(exc))
+    except AffordabilityError:
         form.add_error(
             "file",
-            _("We could not read this file: %(why)s. Choose the JSON file your bank gave you.")
-            % {"why": str(exc)},
-        )
-    except AffordabilityError as exc:
-        form.add_error(
-            "file",
-            _("We could not work out your income from this file: %(why)s")
-            % {"why": getattr(exc, "message", None) or str(exc)},
+            _("We could not work out your income from this file. Answer the questions instead."),
         )
     return None
 
@@ -588,7 +594,14 @@ def plan_confirm(request):
     if method not in _methods(flow, p.creditor):
         return _go(request, "plan_method")
     error = ""
-    if request.method == "POST":
+    shown = request.POST.get("schedule") if request.method == "POST" else None
+    if shown is not None and shown != schedule_signature(option):
+        # The page showed other amounts or dates than the plan would get now: show it again.
+        error = _(
+            "The amounts or dates of your plan changed since you looked (a payment came in, for "
+            "example). Check the new schedule below and agree again."
+        )
+    elif request.method == "POST":
         try:
             with transaction.atomic():
                 mandate = None
@@ -634,6 +647,7 @@ def plan_confirm(request):
             "holder": state.get("holder", ""),
             "mandate_text": mandate_text(p.creditor) if method == PayMethod.SEPA else "",
             "error": error,
+            "schedule": schedule_signature(option),
         },
     )
 

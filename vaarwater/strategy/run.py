@@ -356,6 +356,14 @@ class Chunk:
         self.charged = set(
             CostCharge.objects.filter(case_id__in=case_ids).values_list("case_id", flat=True)
         )
+        from vaarwater.arrangements.models import Arrangement, ArrangementStatus
+
+        # Cases with a running payment plan: the plan, not "nothing overdue", ends them.
+        self.planned = set(
+            Arrangement.objects.filter(
+                case_id__in=case_ids, status=ArrangementStatus.ACTIVE
+            ).values_list("case_id", flat=True)
+        )
 
     def version(self, version_id: int) -> StrategyVersion:
         if version_id not in self.versions:
@@ -407,6 +415,11 @@ class Chunk:
             if case is None:
                 continue
             if fact.claim <= 0:
+                if case.pk in self.planned and fact.position.balance > 0:
+                    # A plan with money still to come keeps its case: the items it covers that
+                    # are not overdue yet would close it as paid and stop the plan.
+                    self.counts["plan running, nothing overdue"] += 1
+                    continue
                 self.close_paid(case)
                 continue
             if case.status == CaseStatus.HELD:

@@ -10,7 +10,7 @@ case is a 404.
 """
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 
 from django import forms
 from django.contrib import messages
@@ -29,18 +29,38 @@ from vaarwater.arrangements import selectors as plans
 from vaarwater.arrangements import services as plan_services
 from vaarwater.arrangements.affordability import AffordabilityError, assessment_record
 from vaarwater.arrangements.models import Assessment, AssessmentSource, Household, PayMethod
-from vaarwater.arrangements.proposals import Option, covered, option_check, split_evenly
+from vaarwater.arrangements.proposals import (
+    Option,
+    Problem,
+    covered,
+    option_problems,
+    problem_text,
+    split_evenly,
+)
 from vaarwater.arrangements.psd2 import Psd2Error, assessment_from_psd2
 from vaarwater.arrangements.selectors import arrangement_replaceable as replaceable
 from vaarwater.core.events import Actor
+from vaarwater.core.money import format_eur
 from vaarwater.ledger.validation import validate_iban
 from vaarwater.payments.sepa import SepaError, creditor_sepa, mandate_create
-from vaarwater.portal.plan_forms import DEBTS_MAX_CENTS, FIXED_COSTS, AmountField, apply_error
+from vaarwater.portal.plan_forms import (
+    DEBTS_MAX_CENTS,
+    FIXED_COSTS,
+    PSD2_MAX_BYTES,
+    AmountField,
+    apply_error,
+    language,
+    psd2_message,
+)
 from vaarwater.portal.plan_views import explanation_rows
 
 from .selectors import case_get, visible_creditors
 
 MAX_COUNT = 60  # the policy schema's longest plan
+# An agent's own plan starts within this many days; later is a typo (a year, a month). Within
+# it, a start later than a month after the policy's first due date needs a reason
+# (``proposals.option_problems`` ``late_start``), as any plan beyond the policy.
+FIRST_DUE_MAX_DAYS = 366
 # How a mandate taken by an agent was signed (payments.sepa.SIGNED_VIA).
 SIGNED_VIA = (
     ("paper", gettext_lazy("on paper")),
@@ -50,6 +70,9 @@ PROMISE_SOURCES = (
     ("call", gettext_lazy("in a phone call")),
     ("agent", gettext_lazy("otherwise (email, letter, desk)")),
 )
+# How a plan was agreed and where a promise was made, in words (the stored codes).
+CHANNEL_LABELS = {"portal": gettext_lazy("in the portal"), "agent": gettext_lazy("by an agent")}
+SOURCE_LABELS = {**dict(PROMISE_SOURCES), "portal": gettext_lazy("in the portal")}
 
 
 # -- forms -------------------------------------------------------------------------------------
@@ -89,6 +112,15 @@ class BankForm(forms.Form):
     agree = forms.BooleanField(
         label=gettext_lazy("The customer agreed that we read this file once.")
     )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > PSD2_MAX_BYTES:
+            raise ValidationError(
+                _("This file is too large (at most %(max)s MB).")
+                % {"max": PSD2_MAX_BYTES // (1024 * 1024)}
+            )
+        return upload
 
 
 class AcceptForm(forms.Form):
@@ -131,6 +163,11 @@ class AcceptForm(forms.Form):
         if data.get("choice") == "custom":
             if not data.get("first_due"):
                 self.add_error("first_due", _("Enter the first due date."))
+            elif data["first_due"] > timezone.localdate() + timedelta(days=FIRST_DUE_MAX_DAYS):
+                self.add_error(
+                    "first_due",
+                    _("The first due date is more than a year away. Check the date."),
+                )
             count, amount = data.get("custom_count"), data.get("custom_amount")
             if not count and not amount:
                 self.add_error(
@@ -201,7 +238,7 @@ def add_months(day: date, months: int) -> date:
 
 
 def agent_plan(
-    *, debt, policy, capacity_cents, first_due: date, count=None, amount_cents=None
+    *, debt, policy, capacity_cents, first_due: date, count=None, amount_cents=None, today=None
 ) -> Option:
     """A plan the agent sets: ``count`` equal instalments, or instalments of ``amount_cents``
     (the last one smaller), monthly from ``first_due``; ``fits`` says whether it is within the
@@ -223,8 +260,38 @@ def agent_plan(
         fits=True,
         reason="",
     )
-    problems = option_check(option, capacity_cents=capacity_cents, policy=policy)
-    return replace(option, fits=not problems, reason="; ".join(problems))
+    problems = option_problems(
+        option, capacity_cents=capacity_cents, policy=policy, on=today or timezone.localdate()
+    )
+    return replace(option, fits=not problems, reason="; ".join(problem_text(p) for p in problems))
+
+
+def problem_words(problem: Problem) -> str:
+    """Why a plan does not fit, in the agent's language."""
+    v = dict(problem.values)
+    lang = language()
+    if problem.code == "capacity":
+        return _("%(largest)s is more than the capacity of %(capacity)s a month") % {
+            "largest": format_eur(v["largest"], language=lang),
+            "capacity": format_eur(v["capacity"], language=lang),
+        }
+    if problem.code == "too_long":
+        return _("%(count)s instalments is longer than the longest plan of %(max)s months") % {
+            "count": v["count"],
+            "max": v["max_months"],
+        }
+    if problem.code == "too_small":
+        return _("an instalment of %(amount)s is less than the smallest instalment of %(min)s") % {
+            "amount": format_eur(v["smallest"], language=lang),
+            "min": format_eur(v["minimum"], language=lang),
+        }
+    if problem.code == "late_start":
+        return _("the first payment is %(days)s days away") % {"days": v["days"]}
+    if problem.code == "no_custom":
+        return _("the policy offers no plan of one's own")
+    if problem.code == "not_positive":
+        return _("every payment must be above zero")
+    return _("the payment dates must follow one another")
 
 
 # -- the page ----------------------------------------------------------------------------------
@@ -336,11 +403,14 @@ def case_plan(request, pk: int):
                 return _back(case)
     elif action:
         return _back(case)
-    return TemplateResponse(
-        request,
-        "workspace/arrangement.html",
-        _context(case, assessment=assessment, policy=policy, today=today, forms_=forms_),
-    )
+    context = _context(case, assessment=assessment, policy=policy, today=today, forms_=forms_)
+    hidden = {"accept": not context["can_plan"], "promise": context["active"] is not None}
+    if hidden.get(action):
+        # The form is not on the page (a plan is active now): say why it was refused.
+        for errors in forms_[action].errors.values():
+            for error in errors:
+                messages.error(request, error)
+    return TemplateResponse(request, "workspace/arrangement.html", context)
 
 
 def _context(case, *, assessment, policy, today, forms_) -> dict:
@@ -355,6 +425,13 @@ def _context(case, *, assessment, policy, today, forms_) -> dict:
             if o.fits
         ]
     progress = plans.arrangement_progress(active) if active else None
+    arrangements = list(plans.case_arrangements(case))
+    for plan in [active, *arrangements]:
+        if plan is not None:
+            plan.channel_label = CHANNEL_LABELS.get(plan.channel, plan.channel)
+    promises = list(case.promises.order_by("-made_on", "-id"))
+    for promise in promises:
+        promise.source_label = SOURCE_LABELS.get(promise.source, promise.source)
     return {
         "case": case,
         "debt": debt,
@@ -367,8 +444,9 @@ def _context(case, *, assessment, policy, today, forms_) -> dict:
         "can_plan": case.status != "closed"
         and total > 0
         and (active is None or replaceable(active)),
-        "arrangements": list(plans.case_arrangements(case)),
-        "promises": list(case.promises.order_by("-made_on", "-id")),
+        "arrangements": arrangements,
+        "promises": promises,
+        "method_labels": [PayMethod(m).label for m in policy.methods if m in PayMethod.values],
         "open_promise": plans.open_promise(case),
         "assessment": assessment,
         "lines": explanation_rows(assessment) if assessment else [],
@@ -429,7 +507,10 @@ def _bank_record(case, form: BankForm, actor) -> Assessment | None:
             raw=form.cleaned_data["file"].read(),
             actor=actor,
         )
-    except (Psd2Error, AffordabilityError) as exc:
+    except Psd2Error as exc:
+        form.add_error("file", psd2_message(exc))
+        return None
+    except AffordabilityError as exc:
         form.add_error("file", str(exc))
         return None
 
@@ -453,6 +534,7 @@ def _accept(case, form: AcceptForm, *, policy, actor, today):
             first_due=data["first_due"],
             count=data.get("custom_count"),
             amount_cents=data.get("custom_amount"),
+            today=today,
         )
     else:
         offered = {
@@ -467,7 +549,7 @@ def _accept(case, form: AcceptForm, *, policy, actor, today):
         form.add_error(
             "override_reason",
             _("This plan does not fit (%(why)s). Write why you agree it anyway.")
-            % {"why": option.reason},
+            % {"why": _problems_text(option, capacity_cents=capacity, policy=policy, on=today)},
         )
         return None
     method = data["method"]
@@ -503,13 +585,20 @@ def _accept(case, form: AcceptForm, *, policy, actor, today):
     except plan_services.ArrangementError as exc:
         message = exc.message
         if exc.reasons:
-            message = f"{message} ({'; '.join(exc.reasons)})"
+            why = _problems_text(option, capacity_cents=capacity, policy=policy, on=today)
+            message = f"{message} ({why})"
         field = {"option": "choice"}.get(exc.field, exc.field)
         form.add_error(field if field in form.fields else None, message)
     except (ValueError, ValidationError) as exc:  # the mandate refused (SepaError)
         field = {"bic": "iban"}.get(getattr(exc, "field", ""), getattr(exc, "field", ""))
         form.add_error(field if field in form.fields else None, sepa_message(exc))
     return None
+
+
+def _problems_text(option: Option, *, capacity_cents, policy, on) -> str:
+    """Why an option does not fit, in the agent's language."""
+    problems = option_problems(option, capacity_cents=capacity_cents, policy=policy, on=on)
+    return "; ".join(str(problem_words(problem)) for problem in problems)
 
 
 def sepa_message(exc: Exception) -> str:

@@ -4,7 +4,6 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import DateField, QuerySet
 from django.db.models.functions import Coalesce, TruncDate
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from vaarwater.core.models import Event
@@ -77,6 +76,7 @@ VERB_LABELS = {
     "contact.opt_in": _("Opted in to a channel"),
     "faq.loaded": _("FAQ loaded"),
     "faq.removed": _("FAQ removed"),
+    "assessment.recorded": _("What the household can pay worked out"),
     "arrangement.accepted": _("Payment plan agreed"),
     "arrangement.replaced": _("Payment plan replaced by a new one"),
     "arrangement.cancelled": _("Payment plan stopped"),
@@ -127,10 +127,13 @@ def case_timeline(case) -> QuerySet[Event]:
     Each event is annotated with ``day``. Ordered by that day descending, then id descending, so
     that events of one day keep the order in which they were written, newest first.
     """
-    last_day = case.closed_on or timezone.localdate(timezone=BUSINESS_TZ)
-    return (
+    events = (
         Event.objects.filter(creditor_id=case.creditor_id, debtor_id=case.debtor_id)
         .annotate(day=event_day())
-        .filter(day__gte=case.opened_on, day__lte=last_day)
-        .order_by("-day", "-id")
+        .filter(day__gte=case.opened_on)
     )
+    if case.closed_on is not None:
+        events = events.filter(day__lte=case.closed_on)
+    # An open case shows everything since its opening, also what is dated after today (days
+    # run ahead with ``run-day --date``: a plan's missed instalment, its breach).
+    return events.order_by("-day", "-id")

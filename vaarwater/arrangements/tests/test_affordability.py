@@ -72,9 +72,10 @@ def test_records_capacity_with_explanation_and_event(debtor, case):
     assert event.subject_id == assessment.pk
     assert event.debtor_id == debtor.pk
     assert event.occurred_on == ON
+    # Plain Dutch, like every event's reason (it was English on the Dutch timeline).
     assert event.reason.startswith(
-        "capacity € 306,33 a month: income € 2.500,00 − protected income € 2.093,67 − "
-        "other instalments € 100,00"
+        "betaalruimte € 306,33 per maand: inkomen € 2.500,00 − beslagvrije voet € 2.093,67 − "
+        "termijnen aan anderen € 100,00 (huishouden "
     )
     assert event.data["capacity_cents"] == 30633
 
@@ -90,7 +91,7 @@ def test_fixed_costs_above_the_floor_and_capacity_never_negative(debtor, case):
         other_instalments_cents=0,
     )
     assert assessment.capacity_cents == 20000
-    assert "− fixed costs € 3.000,00" in Event.objects.get(verb="assessment.recorded").reason
+    assert "− vaste lasten € 3.000,00" in Event.objects.get(verb="assessment.recorded").reason
     assessment = record(debtor, None, net_income_cents=150000)
     assert assessment.capacity_cents == 0
     assert assessment.explanation[-1]["label"] == "capacity per month (nothing left, so zero)"

@@ -376,3 +376,39 @@ def test_a_plan_paid_off_on_a_case_closed_as_paid_still_completes(strategy, make
     assert plan.status == ArrangementStatus.COMPLETED
     assert case.close_reason == CloseReason.PAID
     assert Message.objects.filter(template="regeling-voltooid").count() == 1
+
+
+def test_a_plan_covering_a_bill_not_yet_due_keeps_its_case_until_the_plan_ends(
+    strategy, make_case, option_for
+):
+    """The plan covers every open item, also a bill that is not due yet. Once the overdue part
+    is paid, nothing is overdue: the run must not close the case as paid (which stopped the
+    plan, kept the costs the debtor paid and let the strategy start again when the bill fell
+    due); the plan runs on and completes, and the case closes as fulfilled."""
+    from vaarwater.ledger.services import invoice_create
+
+    strategy()
+    case = make_case()
+    invoice_create(
+        debtor=case.debtor,
+        external_id="F-later",
+        issue_date=date(2026, 11, 1),
+        due_date=date(2026, 12, 20),
+        amount_cents=6000,
+    )
+    plan = accept(case, option_for(case, count=2))  # € 300 + € 60, the € 45 costs set aside
+    assert plan.total_cents == 36000 and plan.waived_costs_cents == COSTS
+    pay(case, date(2026, 11, 3), 34500)  # what was overdue (costs first): nothing overdue now
+    daily_run(run_date=date(2026, 11, 3))
+    daily_run(run_date=date(2026, 11, 4))
+    case.refresh_from_db()
+    plan.refresh_from_db()
+    assert case.status == CaseStatus.HELD and plan.status == ArrangementStatus.ACTIVE
+    pay(case, date(2026, 12, 20), 1500)
+    daily_run(run_date=date(2026, 12, 20))
+    case.refresh_from_db()
+    plan.refresh_from_db()
+    assert plan.status == ArrangementStatus.COMPLETED
+    assert case.close_reason == CloseReason.ARRANGEMENT_FULFILLED
+    assert written_off(case.debtor) == COSTS
+    assert debtor_position(case.debtor).balance == 0

@@ -16,6 +16,7 @@ from vaarwater.arrangements.proposals import (
     custom_option,
     due_dates,
     option_check,
+    option_problems,
     payday_rule,
     proposals,
     split_evenly,
@@ -257,6 +258,25 @@ def test_option_check_on_an_edited_option():
     )
 
 
+def test_a_plan_starting_long_after_the_first_payday_does_not_fit():
+    """An agent's own plan starting in a year (a typo) does not fit the policy without a reason:
+    the first payment may be at most a month after the policy's earliest first due date."""
+    option = Option(
+        kind="custom",
+        amounts=(5000, 5000),
+        due_dates=(date(2027, 3, 25), date(2027, 4, 25)),
+        total_cents=10000,
+        waived_costs_cents=0,
+        fits=True,
+        reason="",
+    )
+    problems = option_problems(option, capacity_cents=None, policy=DEFAULT, on=ON)
+    assert [(p.code, p.get("days")) for p in problems] == [("late_start", 388)]
+    assert option_check(option, capacity_cents=None, policy=DEFAULT) == []  # no day given
+    soon = replace(option, due_dates=(date(2026, 4, 7), date(2026, 5, 7)))
+    assert option_problems(soon, capacity_cents=None, policy=DEFAULT, on=ON) == []
+
+
 # --- the property test ------------------------------------------------------------------------
 
 cents = st.integers(min_value=1, max_value=5_000_000)  # 1 cent to €50,000
@@ -304,6 +324,8 @@ def check_schedule(option: Option, *, debt, capacity, payday, policy, on):
     total, waived = covered(debt, policy)
     assert option.fits
     assert option_check(option, capacity_cents=capacity, policy=policy) == []
+    # Never "starts too late": a payday-based first due date is within the policy's month.
+    assert option_problems(option, capacity_cents=capacity, policy=policy, on=on) == []
     assert max(option.amounts) <= capacity
     assert min(option.amounts) > 0
     assert sum(option.amounts) == option.total_cents == total

@@ -226,6 +226,33 @@ def test_read_errors(raw, message):
         psd2_read(raw, source="upload.json")
 
 
+def test_a_deeply_nested_file_is_a_read_error_not_a_crash():
+    """JSON nested deeper than Python's recursion limit raised RecursionError (a server error
+    on the upload page); it is refused like any other file that is not bank data."""
+    with pytest.raises(Psd2Error, match="nested too deeply") as caught:
+        psd2_read(b"[" * 100000 + b"]" * 100000, source="upload.json")
+    assert caught.value.code == "not_json"
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        (b"", "empty"),
+        (b"\xff\xfe{", "not_text"),
+        ("{", "not_json"),
+        ('"text"', "shape"),
+        (json.dumps(document([tx(date(2025, 7, 1), "abc")])), "amount"),
+        (json.dumps(document([tx(date(2025, 7, 1), "-1.00") | {"bookingDate": "x"}])), "date"),
+        (json.dumps(document([tx(date(2025, 7, 1), "-1.00", iban="not an iban")])), "iban"),
+    ],
+)
+def test_read_errors_say_what_kind_of_problem_they_are(raw, code):
+    """``code`` lets a page word the problem in the visitor's language."""
+    with pytest.raises(Psd2Error) as caught:
+        psd2_read(raw, source="upload.json")
+    assert caught.value.code == code
+
+
 def test_amounts_are_decimals_never_floats():
     """An amount written as a JSON number is read exactly, as a Decimal."""
     raw = json.dumps(document([tx(date(2025, 7, 1), "-0.10")])).replace('"-0.10"', "-0.10")
@@ -266,6 +293,8 @@ def test_too_short_a_period_is_an_error_the_user_understands():
         "test.json: the bank data covers 2025-09-10 to 2025-09-24 (15 days), less than one "
         "full calendar month: share at least one full month, three is better"
     )
+    assert caught.value.code == "too_short"
+    assert caught.value.details == {"first": date(2025, 9, 10), "last": date(2025, 9, 24)}
 
 
 def test_no_transactions_is_an_error():

@@ -177,6 +177,10 @@ def test_over_capacity_refused_in_portal_allowed_for_agent_with_reason(
     assert event.data["problems"]
     assert "omdat: klant krijgt volgende maand een nieuwe baan" in event.reason
     assert "maandruimte € 50,00" in event.reason
+    # The reason is Dutch throughout: why it did not fit too (it was English in a Dutch text).
+    assert "€ 100,00 is meer dan de maandruimte van € 50,00" in event.reason
+    assert "capacity" not in event.reason
+    assert event.data["problem_codes"] == ["capacity"]
 
 
 def test_policy_limits_apply_without_assessment(strategy, make_case, option_for):

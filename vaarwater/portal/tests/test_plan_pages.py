@@ -505,3 +505,96 @@ def test_the_pages_render_for_a_debtor_without_a_case(client, creditor, extra):
     response = client.get(page(link(bare), extra))
     assert response.status_code == 200
     assert "You have nothing open" in response.content.decode()
+
+
+# -- regressions found by trying the pages as a debtor would ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "cents"),
+    [("2.500", 250000), ("€ 2.500", 250000), ("2.500,00", 250000), ("2,500.00", 250000)],
+)
+def test_an_income_typed_with_a_thousands_point_is_read_in_full(client, token, typed, cents):
+    """ "2.500" is how a Dutch person writes two thousand five hundred: not € 2,50 (which
+    made every household look too poor for a plan)."""
+    response = client.post(page(token), {**ANSWERS, "antw-net_income": typed})
+    assert response.status_code == 302, errors_of(response)
+    assert Assessment.objects.get().net_income_cents == cents
+
+
+def test_a_bank_file_problem_is_told_in_dutch_on_the_dutch_page(client, token):
+    """The reader's reason (English, with the JSON path) is not shown as it is: the page says
+    what is wrong in the visitor's language and where in the file."""
+    from django.conf import settings
+    from django.utils import translation
+
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "nl"
+    raw = (PSD2_DATA / "psd2-bad-amount.json").read_bytes()
+    upload = SimpleUploadedFile("bank.json", raw, "application/json")
+    with translation.override("nl"):
+        response = client.post(
+            page(token),
+            {"action": "bank", "bank-household": "single", "bank-agree": "on", "bank-file": upload},
+        )
+    errors = errors_of(response)
+    assert "er staat een bedrag in dat geen getal is" in errors
+    assert "transactions.booked[3].transactionAmount.amount" in errors
+    assert "is not an amount" not in errors and "PSD2 bank data" not in errors
+
+
+def test_a_deeply_nested_json_file_is_refused_not_a_server_error(client, token):
+    deep = SimpleUploadedFile("bank.json", b"[" * 100000 + b"]" * 100000, "application/json")
+    response = client.post(
+        page(token),
+        {"action": "bank", "bank-household": "single", "bank-agree": "on", "bank-file": deep},
+    )
+    assert response.status_code == 200
+    assert "it is not a JSON file" in errors_of(response)
+    assert not Assessment.objects.exists()
+
+
+def test_a_schedule_that_changed_after_the_confirm_page_is_shown_again(client, token, case):
+    """A payment comes in while the confirm page is open: agreeing does not silently make a
+    plan with other amounts than the page showed; the new schedule is shown to agree again."""
+    from vaarwater.ledger.services import payment_book
+
+    with_assessment(client, token, case)
+    choose(client, token, "n3")
+    html = client.get(page(token, "bevestigen/")).content.decode()
+    shown = re.search(r'name="schedule" value="([^"]+)"', html).group(1)
+    payment_book(
+        debtor=case.debtor,
+        external_id="tussendoor",
+        date=timezone.localdate(),
+        amount_cents=3000,
+    )
+    response = client.post(page(token, "bevestigen/"), {"schedule": shown})
+    assert response.status_code == 200 and not Arrangement.objects.exists()
+    html = response.content.decode()
+    assert "changed since you looked" in html and "€190.00" in html
+    fresh = re.search(r'name="schedule" value="([^"]+)"', html).group(1)
+    response = client.post(page(token, "bevestigen/"), {"schedule": fresh})
+    assert response.status_code == 302
+    assert [i.amount_cents for i in Arrangement.objects.get().instalments.all()] == [19000] * 3
+
+
+def test_the_method_page_names_a_smaller_last_payment(client, token, case):
+    """€ 600 at € 250 a month is 250, 250, 100: not "3 payments of € 250"."""
+    with_assessment(client, token, case, capacity=25000)
+    client.post(page(token, "keuze/"), {"keuze-choice": "custom", "keuze-custom_amount": "250"})
+    html = client.get(page(token, "betalen/")).content.decode()
+    assert "3 payments of €250.00." in html and "The last payment is €100.00." in html
+
+
+def test_the_promise_date_error_follows_the_visitors_language():
+    """The message was made when the module was imported, in that moment's language: English
+    visitors got Dutch (or the other way round), depending on what imported it first."""
+    from django.utils import translation
+
+    from vaarwater.portal.plan_forms import PromiseForm
+
+    message = PromiseForm.base_fields["due_on"].error_messages["invalid"]
+    with translation.override("nl"):
+        assert str(message) == "Vul een datum in, bijvoorbeeld 2026-11-25."
+    with translation.override("en"):
+        assert str(message) == "Enter a date, for example 2026-11-25."

@@ -361,3 +361,85 @@ def test_stopping_a_plan_needs_a_reason(signed_in, case):
 def test_add_months_keeps_the_day_or_takes_the_last():
     assert add_months(date(2027, 1, 31), 1) == date(2027, 2, 28)
     assert add_months(date(2027, 11, 15), 2) == date(2028, 1, 15)
+
+
+# -- regressions found by trying the page as an agent would ------------------------------------
+
+
+def accept_data(**changes):
+    data = {"action": "accept", "plan-choice": "n3", "plan-method": "transfer"}
+    return {**data, **changes}
+
+
+def test_an_own_plan_far_ahead_is_refused_or_needs_a_reason(signed_in, case):
+    """A first due date in 2099 (a typo) was agreed as it was. More than a year ahead is
+    refused; more than a month after the policy's first due date needs a reason, kept."""
+    far = timezone.localdate() + timedelta(days=400)
+    custom = {"plan-choice": "custom", "plan-custom_count": "3"}
+    response = signed_in.post(url(case), accept_data(**custom, **{"plan-first_due": str(far)}))
+    assert "more than a year away" in response.content.decode()
+    later = timezone.localdate() + timedelta(days=90)
+    data = accept_data(**custom, **{"plan-first_due": str(later)})
+    response = signed_in.post(url(case), data)
+    assert "the first payment is 90 days away" in response.content.decode()
+    assert not Arrangement.objects.exists()
+    reason = "klant begint pas na de verhuizing"
+    response = signed_in.post(url(case), {**data, "plan-override_reason": reason})
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    assert Arrangement.objects.get().override_reason == reason
+    event = Event.objects.get(verb="arrangement.accepted")
+    assert "de eerste betaling is pas over 90 dagen" in event.reason
+
+
+def test_why_a_plan_does_not_fit_is_told_in_dutch_on_the_dutch_page(client, agent, case):
+    """The reasons came from the English proposals code, in a Dutch sentence."""
+    from django.conf import settings
+    from django.utils import translation
+
+    client.force_login(agent)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "nl"
+    first = timezone.localdate() + timedelta(days=10)
+    with translation.override("nl"):
+        response = client.post(
+            url(case),
+            accept_data(
+                **{
+                    "plan-choice": "custom",
+                    "plan-custom_count": "40",
+                    "plan-first_due": first.isoformat(),
+                }
+            ),
+        )
+    html = response.content.decode()
+    assert "40 termijnen is langer dan de langste regeling van 12 maanden" in html
+    assert "een termijn van € 15,00 is minder dan de kleinste termijn van € 25,00" in html
+    assert "instalments is longer" not in html
+
+
+def test_agreeing_while_a_plan_runs_says_why_not(signed_in, case):
+    """The plan form is not on the page while a plan runs; a second agree (another tab) was
+    refused without a word. Now the refusal is shown as a message; one plan."""
+    assert signed_in.post(url(case), accept_data()).status_code == 302
+    response = signed_in.post(url(case), accept_data(), follow=True)
+    assert "This case already has a payment plan." in response.content.decode()
+    assert Arrangement.objects.count() == 1
+
+
+def test_the_page_words_the_ways_to_pay_and_how_a_plan_was_agreed(signed_in, case):
+    signed_in.post(url(case), accept_data())
+    html = signed_in.get(url(case)).content.decode()
+    assert "ways to pay: bank transfer with the payment reference, payment link" in html
+    assert "(by an agent)" in html and "(agent)" not in html
+
+
+def test_a_psd2_file_above_the_limit_is_refused_by_its_size(signed_in, case, monkeypatch):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    monkeypatch.setattr("vaarwater.workspace.arrangement_views.PSD2_MAX_BYTES", 1000)
+    upload = SimpleUploadedFile("bank.json", b" " * 2000 + b"{}", "application/json")
+    response = signed_in.post(
+        url(case),
+        {"action": "bank", "bank-household": "single", "bank-agree": "on", "bank-file": upload},
+    )
+    assert "This file is too large" in response.content.decode()
+    assert not Assessment.objects.exists()

@@ -33,6 +33,17 @@ def test_closed_case_ends_on_its_closing_day(creditor):
     assert timeline[0].day == closed
 
 
+def test_an_open_case_shows_events_dated_after_today(creditor):
+    """Days run ahead (``run-day --date`` in a demo or a catch-up) date a plan's missed
+    instalment or breach after today: an open case's timeline shows them, it does not stop at
+    today."""
+    case = case_create(version_create(creditor))
+    ahead = event_create(
+        case.debtor, "instalment.missed", "termijn 1 gemist", on=timezone.localdate() + timedelta(9)
+    )
+    assert [e.pk for e in case_timeline(case)] == [ahead.pk]
+
+
 def test_day_falls_back_to_amsterdam_date(creditor):
     """Without occurred_on, an event's day is its creation date in Europe/Amsterdam."""
     case = case_create(version_create(creditor))
