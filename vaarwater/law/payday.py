@@ -1,18 +1,20 @@
 """Paydays: when a household's income arrives, so that payment demands land just after it.
 
 Monthly salaries and benefits are paid on a day of the month (the month's last day when it is
-shorter), on the Friday before when that day falls on a weekend. Four-weekly pay repeats every
-28 days from a known payday.
+shorter), on the business day before when that day falls on a weekend or a public holiday.
+Four-weekly pay repeats every 28 days from a known payday.
 """
 
 import calendar
 from datetime import date, timedelta
 
+from .calendar import is_business_day
+
 
 def _monthly(year: int, month: int, day: int) -> date:
     payday = date(year, month, min(day, calendar.monthrange(year, month)[1]))
-    if payday.weekday() >= 5:
-        payday -= timedelta(days=payday.weekday() - 4)
+    while not is_business_day(payday):  # a weekend or a public holiday: paid the day before
+        payday -= timedelta(days=1)
     return payday
 
 
@@ -25,8 +27,8 @@ def next_payday(
     datetime.date(2026, 11, 25)
     >>> next_payday(date(2026, 10, 20), day=25)  # the 25th is a Sunday: paid on Friday 23rd
     datetime.date(2026, 10, 23)
-    >>> next_payday(date(2026, 11, 26), day=25)
-    datetime.date(2026, 12, 25)
+    >>> next_payday(date(2026, 11, 26), day=25)  # Christmas: paid on the 24th
+    datetime.date(2026, 12, 24)
     >>> next_payday(date(2026, 11, 20), cycle="four_weekly", anchor=date(2026, 1, 16))
     datetime.date(2026, 11, 20)
     >>> next_payday(date(2026, 11, 20)) is None
