@@ -429,8 +429,9 @@ class Problem:
 
 
 # A plan's first payment is at most this many days after the policy's earliest first due date
-# (``first_due_min_days``): a monthly payday always falls within it.
-FIRST_DUE_SLACK_DAYS = 31
+# (``first_due_min_days``): a monthly payday always falls within it, also when the payday just
+# passed because it moved back over a weekend or holiday (Easter: up to four days).
+FIRST_DUE_SLACK_DAYS = 40
 
 
 def option_problems(

@@ -404,3 +404,14 @@ def test_property_custom_plan_fits_or_is_refused(debt, capacity, payday, policy,
     assert policy.allow_custom
     assert option.amounts[:-1] == (instalment,) * (option.count - 1)
     assert option.amounts[-1] <= min(instalment, option.total_cents)
+
+
+def test_a_payday_that_just_moved_back_over_a_weekend_is_not_a_late_start():
+    """Payday the 5th, moved back to Friday 3 January 2020 (the 5th is a Sunday): agreed on
+    Saturday the 4th, the first payday is 5 February, 32 days on: still a fitting start."""
+    policy = ArrangementPolicy(first_due_min_days=0, payday_default_day=5)
+    on = date(2020, 1, 4)
+    dates = due_dates(payday=Payday(), policy=policy, on=on, count=2)
+    assert dates[0] == date(2020, 2, 5)
+    option = Option("instalments", (100, 100), dates, 200, 0, True, "")
+    assert option_problems(option, capacity_cents=None, policy=policy, on=on) == []
