@@ -413,5 +413,5 @@ def test_a_payday_that_just_moved_back_over_a_weekend_is_not_a_late_start():
     on = date(2020, 1, 4)
     dates = due_dates(payday=Payday(), policy=policy, on=on, count=2)
     assert dates[0] == date(2020, 2, 5)
-    option = Option("instalments", (100, 100), dates, 200, 0, True, "")
+    option = Option("instalments", (5000, 5000), dates, 10000, 0, True, "")
     assert option_problems(option, capacity_cents=None, policy=policy, on=on) == []
