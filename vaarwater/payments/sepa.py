@@ -109,6 +109,11 @@ RETURN_REASONS: dict[str, tuple[str, str]] = {
 # debits under it are cancelled.
 REVOKING_CODES = frozenset({"AC01", "AC04", "AC06", "MD01", "MD07"})
 
+# The EEA (EU, Iceland, Liechtenstein, Norway) and the EU territories with IBANs of their own.
+# In the rest of SEPA (Switzerland, the UK, Monaco, San Marino, ...) a direct debit needs the
+# BIC of the debtor's bank.
+_EEA = "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE IS LI NO"
+EEA_COUNTRIES = frozenset((_EEA + " AX GF GP MQ YT RE PM BL MF").split())
 _SEPA_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/-?:().,'+ ")
 CREDITOR_ID_RE = re.compile(r"^([A-Z]{2})([0-9]{2})([A-Z0-9]{3})([A-Z0-9]{1,28})$")
 # What we look for in a bank statement's texts (upper-cased first).
@@ -371,6 +376,12 @@ def mandate_create(
     if not IBAN(iban).in_sepa_zone:
         raise SepaError(f"{iban[:2]} is not in the SEPA area", field="iban")
     bic = _bic_check(bic, field_name="bic") if (bic or "").strip() else _bic_of(iban)
+    if not bic and iban[:2] not in EEA_COUNTRIES:
+        raise SepaError(
+            f"required for an account in {iban[:2]}: outside the EEA a direct debit needs the "
+            "BIC of the debtor's bank (EPC rulebook), and it cannot be told from this IBAN",
+            field="bic",
+        )
     holder = sepa_text(account_holder)
     if not any(ch.isalpha() for ch in holder):
         raise SepaError("required: the name of the account holder", field="account_holder")
@@ -1247,12 +1258,18 @@ def _entry_single(entry, row: Collection, *, on, actor, status) -> bool:
                 entry.status = status.COLLECTION
                 entry.match_reason = f"incasso {row.end_to_end_id} was al geboekt"
                 return True
+            # Rejected, cancelled or never sent, yet money with its id arrived: perhaps the
+            # bank collected after all, perhaps this undoes a return seen before (statements
+            # imported out of order). Ordinary matching would book it on the debtor (by the
+            # mandate's IBAN) and could count the same money twice: a person decides.
+            entry.status = status.UNMATCHED
             entry.match_method = ""
             entry.match_reason = (
-                f"incasso {row.end_to_end_id} is {row.get_status_display()}; bijschrijving "
-                "niet als incasso geboekt"
+                f"incasso {row.end_to_end_id} is {row.get_status_display()}, maar er is "
+                f"{format_eur(amount)} voor bijgeschreven; niet automatisch geboekt: controleer "
+                "bij de bank of de incasso toch is uitgevoerd"
             )
-            return False
+            return True
         # A debit: the collection came back.
         code = (entry.return_code or "").strip().upper()
         if not re.fullmatch(r"[A-Z0-9]{4}", code):
@@ -1404,7 +1421,16 @@ def status_report_apply(
         for tx in info.findall("{*}TxInfAndSts"):
             if text(tx, "{*}TxSts") == "RJCT":
                 rejects[text(tx, "{*}OrgnlEndToEndId")] = text(tx, "{*}StsRsnInf/{*}Rsn/{*}Cd")
-    rows = {row.end_to_end_id: row for row in Collection.objects.filter(end_to_end_id__in=rejects)}
+    # Only the debits of the file the report is about: an end-to-end id of another file (of
+    # another creditor, perhaps) is not this report's to reject.
+    rows = (
+        {
+            row.end_to_end_id: row
+            for row in Collection.objects.filter(batch=batch, end_to_end_id__in=rejects)
+        }
+        if batch is not None
+        else {}
+    )
     for e2e, code in rejects.items():
         row = rows.get(e2e)
         if row is None:

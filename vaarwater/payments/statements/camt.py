@@ -146,10 +146,11 @@ class _Reader:
 
     # -- values ---------------------------------------------------------------------------
 
-    def amount(self, el, field: str, *, required: bool = True) -> tuple[int | None, str]:
+    def amount(self, el, field: str, *, required: bool = True, at=None) -> tuple[int | None, str]:
+        """Cents and currency; ``at`` is the element an error points at if ``el`` is missing."""
         if el is None or not (el.text or "").strip():
             if required:
-                raise self.error("missing", el, field)
+                raise self.error("missing", el if el is not None else at, field)
             return None, ""
         try:
             return decimal_to_cents(el.text), el.get("Ccy", "")
@@ -212,6 +213,11 @@ def _clear(el) -> None:
             del parent[0]
 
 
+def _line_of(raw: bytes, needle: bytes) -> int | None:
+    at = raw.find(needle)
+    return raw.count(b"\n", 0, at) + 1 if at >= 0 else None
+
+
 def _root(raw: bytes, file_name: str) -> tuple[str, str]:
     """The root element's namespace and the supported version it stands for."""
     try:
@@ -219,6 +225,15 @@ def _root(raw: bytes, file_name: str) -> tuple[str, str]:
             BytesIO(raw), events=("start",), resolve_entities=False, no_network=True
         ):
             qname = etree.QName(el)
+            if el.getroottree().docinfo.doctype:
+                # Banks never send one; it could define entities (XXE, "billion laughs").
+                raise StatementError(
+                    "a document type declaration (<!DOCTYPE ...>) is not allowed in a bank "
+                    "statement: it can define entities, and no bank sends one",
+                    file_name=file_name,
+                    line=_line_of(raw, b"<!DOCTYPE") or el.sourceline,
+                    field="DOCTYPE",
+                )
             try:
                 return qname.namespace or "", version_of(qname.namespace or "", qname.localname)
             except StatementError as exc:
@@ -332,7 +347,7 @@ def _statement_part(reader: _Reader, stmt: ParsedStatement, el, balances: list) 
                 ) from None
     elif local == "Bal":
         code = reader.text(el, "Tp/CdOrPrtry/Cd") or reader.text(el, "Tp/CdOrPrtry/Prtry")
-        cents, currency = reader.amount(reader.find(el, "Amt"), "Stmt/Bal/Amt")
+        cents, currency = reader.amount(reader.find(el, "Amt"), "Stmt/Bal/Amt", at=el)
         sign = reader.sign(el, "CdtDbtInd", "Stmt/Bal/CdtDbtInd", default=1)
         day = reader.day(el, "Dt", "Stmt/Bal/Dt", required=False)
         balances.append((code, sign * cents, day, currency))
@@ -384,9 +399,7 @@ def _entries(reader: _Reader, ntry) -> list[ParsedEntry] | None:
     status = _status(reader, idx)
     if status and status != "BOOK":
         return None
-    cents, currency = reader.amount(reader.find(idx, "Amt"), "Ntry/Amt")
-    if cents is None:
-        raise reader.error("missing", ntry, "Ntry/Amt")
+    cents, currency = reader.amount(reader.find(idx, "Amt"), "Ntry/Amt", at=ntry)
     sign = reader.sign(idx, "CdtDbtInd", "Ntry/CdtDbtInd", at=ntry)
     base = ParsedEntry(
         line=ntry.sourceline,

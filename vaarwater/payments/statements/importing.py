@@ -197,11 +197,19 @@ def _entries_store(
     Trusted: the caller holds the statement's transaction.
     """
     keys = entry_keys(statement.account_iban, parsed.entries)
+    # A key names one entry of one bank account. Usually one creditor imports an account; when
+    # a person gave statements of one account to two creditors (a shared account, the
+    # worklist), an entry one of them has is known to the other too: never booked twice.
+    creditor_ids = {statement.creditor_id} | set(
+        Statement.objects.filter(account_iban=statement.account_iban, creditor__isnull=False)
+        .values_list("creditor_id", flat=True)
+        .distinct()
+    )
     known: set[str] = set()
     for start in range(0, len(keys), CHUNK):
         known.update(
             StatementEntry.objects.filter(
-                creditor_id=statement.creditor_id, key__in=keys[start : start + CHUNK]
+                creditor_id__in=creditor_ids, key__in=keys[start : start + CHUNK]
             ).values_list("key", flat=True)
         )
     rows = [
@@ -250,11 +258,12 @@ def _target(parsed: ParsedStatement, creditor: Creditor | None, accounts) -> Cre
         if key.startswith("NL:"):
             return None
         return owners[0] if len(owners) == 1 else None
-    others = [owner for owner in owners if owner.pk != creditor.pk]
-    if others:
+    # Two creditors with one collection account (it happens: a shared administration) leave
+    # the choice to a person; naming one of them is that choice. Any other creditor: refused.
+    if owners and all(owner.pk != creditor.pk for owner in owners):
         raise StatementImportError(
             f"account {parsed.account} is the collection account of creditor "
-            f"{others[0].code}, not of {creditor.code}: nothing imported"
+            f"{owners[0].code}, not of {creditor.code}: nothing imported"
         )
     if creditor.iban and not account_is_creditors(parsed.account, creditor):
         raise StatementImportError(
@@ -372,10 +381,10 @@ def statement_assign(
                 f"(it is {statement.get_status_display()})"
             )
         owners = creditors_by_account().get(account_key(statement.account_iban), [])
-        if any(owner.pk != creditor.pk for owner in owners):
+        if owners and all(owner.pk != creditor.pk for owner in owners):
             raise StatementImportError(
                 f"account {statement.account_iban} is the collection account of creditor "
-                f"{owners[0].code}"
+                f"{owners[0].code}, not of {creditor.code}"
             )
         try:
             parsed_file = statement_parse(bytes(statement.raw), file_name=statement.file_name)

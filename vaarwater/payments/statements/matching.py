@@ -407,6 +407,12 @@ def _debit(entry: StatementEntry, creditor, actor: Actor) -> Decision:
     """Money out, or a payment the bank took back: a reversal undoes the payment it booked."""
     if not getattr(entry, "reversal", False):
         return Decision(EntryStatus.IGNORED, "money out (a debit): not a customer payment")
+    if entry.currency and entry.currency != "EUR":
+        return Decision(
+            EntryStatus.UNMATCHED,
+            f"the bank reversed an earlier credit, in {entry.currency}, not in euros: check "
+            "by hand whether a booked payment must be reversed",
+        )
     candidates = StatementEntry.objects.filter(
         creditor=creditor,
         status=EntryStatus.BOOKED,
@@ -459,6 +465,16 @@ def entries_match(*, creditor, entries: list[StatementEntry], actor: Actor) -> C
     reversals: list[StatementEntry] = []
     for entry in entries:
         before = entry.match_reason
+        if entry.amount_cents == 0:
+            # Banks list fee-free notices and corrections as 0.00: there is nothing to book
+            # (a payment must be more than nothing).
+            _apply(
+                entry,
+                Decision(EntryStatus.IGNORED, "an amount of 0.00: nothing to book"),
+                actor,
+                now,
+            )
+            continue
         if sepa.statement_entry_handle(entry):
             continue
         # The SEPA module may say why a credit that looked like a collection was not one.

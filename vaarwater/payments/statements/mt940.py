@@ -36,6 +36,7 @@ from .parsed import (
     ParsedStatement,
     StatementError,
     account_normalise,
+    cents_checked,
     clean_text,
     iban_compact,
     is_iban,
@@ -294,16 +295,59 @@ def _cents(amount, *, file_name: str, line: int, field_name: str) -> int:
     value = amount.amount if hasattr(amount, "amount") else amount
     try:
         value = Decimal(value)
-        if value != value.quantize(Decimal("0.01")):
+        if not value.is_finite() or value != value.quantize(Decimal("0.01")):
             raise InvalidOperation
     except (InvalidOperation, TypeError, ValueError):
+        shown = amount.amount if hasattr(amount, "amount") else amount
         raise StatementError(
-            f"{amount!r} is not an amount in cents",
+            f"{str(shown)!r} is not an amount in cents (at most two decimals)",
             file_name=file_name,
             line=line,
             field=field_name,
         ) from None
-    return int(value * 100)
+    try:
+        return cents_checked(int(value * 100), f"{value:f}")
+    except ValueError as exc:
+        raise StatementError(str(exc), file_name=file_name, line=line, field=field_name) from None
+
+
+BALANCE_DATE_RE = re.compile(r"^[CD](\d{6})")
+ENTRY_DATES_RE = re.compile(r"^(\d{6})(\d{4})?")
+
+
+def _dates_check(tags: list[Tag], file_name: str) -> None:
+    """Refuse a date that does not exist (``260230``) with its line, before mt-940 reads it.
+
+    >>> _dates_check([Tag("61", 7, ["2602300230C12,34NTRFNONREF"])], "x.sta")
+    Traceback (most recent call last):
+    ...
+    vaarwater.payments.statements.parsed.StatementError: x.sta, line 7, :61: value date: '260230' is not a date (YYMMDD)
+    """  # noqa: E501
+    for tag in tags:
+        value = tag.lines[0].strip() if tag.lines else ""
+        checks = []
+        if tag.code in ("60F", "60M", "62F", "62M", "64", "65"):
+            match = BALANCE_DATE_RE.match(value)
+            if match:
+                checks.append(("date", match.group(1), "YYMMDD"))
+        elif tag.code == "61":
+            match = ENTRY_DATES_RE.match(value)
+            if match:
+                checks.append(("value date", match.group(1), "YYMMDD"))
+                if match.group(2):
+                    # The booking date has no year: a leap year lets 29 February through.
+                    checks.append(("booking date", "00" + match.group(2), "MMDD"))
+        for name, digits, shape in checks:
+            try:
+                date(2000 + int(digits[:2]), int(digits[2:4]), int(digits[4:6]))
+            except ValueError:
+                shown = digits[2:] if shape == "MMDD" else digits
+                raise StatementError(
+                    f"{shown!r} is not a date ({shape})",
+                    file_name=file_name,
+                    line=tag.line,
+                    field=f":{tag.code}: {name}",
+                ) from None
 
 
 def _statement(tags: list[Tag], file_name: str) -> ParsedStatement:
@@ -340,7 +384,17 @@ def _statement(tags: list[Tag], file_name: str) -> ParsedStatement:
             field=":62F:",
         )
     # Tags after the closing balance: :64:/:65: go to mt-940, a :86: there is statement
-    # information (ING), not the last transaction's description.
+    # information (ING), not the last transaction's description. A transaction there would
+    # be lost: such a file is refused.
+    late = next((tag for tag in tags[closing_index + 1 :] if tag.code == "61"), None)
+    if late is not None:
+        raise StatementError(
+            "a transaction after the closing balance (:62F:/:62M:) of its statement; a new "
+            "statement starts with :20:",
+            file_name=file_name,
+            line=late.line,
+            field=":61:",
+        )
     body = tags[: closing_index + 1] + [
         tag for tag in tags[closing_index + 1 :] if tag.code in ("64", "65")
     ]
@@ -351,6 +405,7 @@ def _statement(tags: list[Tag], file_name: str) -> ParsedStatement:
             details.append([])
         elif tag.code == "86" and details:
             details[-1].append(tag)
+    _dates_check(body, file_name)
     parsed = None
     error = None
     for tag_override in (None, {61: StatementASNB()}):

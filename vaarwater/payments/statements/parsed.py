@@ -119,21 +119,53 @@ def account_normalise(value: str) -> str:
     return compact if is_iban(compact) else (value or "").strip()
 
 
+# No bank statement holds an amount this large; refusing it keeps sums of many entries far
+# from the 64-bit limit of the database (and a typo of many digits out of the ledger).
+MAX_CENTS = 10**13  # € 100,000,000,000.00
+AMOUNT_RE = re.compile(r"^\+?(?:\d+(?:\.\d*)?|\.\d+)$")
+
+
 def decimal_to_cents(text: str) -> int:
-    """``'8.85'`` → ``885``; refuses more than two decimals and anything not a number.
+    """``'8.85'`` → ``885``; refuses a minus, an exponent, more than two decimals, an amount of
+    € 100 billion or more, and anything not a number (the sign is in CdtDbtInd).
 
     >>> decimal_to_cents("8.85"), decimal_to_cents("2700"), decimal_to_cents("0.5")
     (885, 270000, 50)
+    >>> decimal_to_cents("-10.00")
+    Traceback (most recent call last):
+    ...
+    ValueError: '-10.00' is not an amount (an amount has no sign: CdtDbtInd says credit or debit)
+    >>> decimal_to_cents("1E+30")
+    Traceback (most recent call last):
+    ...
+    ValueError: '1E+30' is not an amount
     """
+    value = (text or "").strip()
+    if value.startswith("-"):
+        raise ValueError(
+            f"{text!r} is not an amount (an amount has no sign: CdtDbtInd says credit or debit)"
+        )
+    if not AMOUNT_RE.match(value):
+        raise ValueError(f"{text!r} is not an amount")
     try:
-        amount = Decimal((text or "").strip())
+        amount = Decimal(value)
     except InvalidOperation:
         raise ValueError(f"{text!r} is not an amount") from None
-    if not amount.is_finite():
-        raise ValueError(f"{text!r} is not an amount")
+    if amount * 100 >= MAX_CENTS:
+        cents_checked(MAX_CENTS, text)  # raises, naming the amount
     if amount != amount.quantize(Decimal("0.01")):
         raise ValueError(f"{text!r} has more than two decimals")
     return int(amount * 100)
+
+
+def cents_checked(cents: int, text: str = "") -> int:
+    """``cents`` if it is below ``MAX_CENTS`` (in absolute value); ValueError otherwise."""
+    if abs(cents) >= MAX_CENTS:
+        raise ValueError(
+            f"{(text or str(cents))!r} is too large for a bank statement amount "
+            "(at most 99,999,999,999.99)"
+        )
+    return cents
 
 
 def clean_text(value: str) -> str:

@@ -18,8 +18,8 @@ def statement_format(raw: bytes) -> str:
     head = raw[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
     if not head:
         raise StatementError("the file is empty")
-    if head.startswith(b"<"):
-        return "xml"
+    if head.startswith(b"<") or head.startswith((b"\xff\xfe<\x00", b"\xfe\xff\x00<")):
+        return "xml"  # UTF-8, or UTF-16 with its byte order mark
     mt_type = MT_TYPE_RE.search(head)
     if mt_type and mt_type.group(1) != b"940":
         kind = mt_type.group(1).decode()
@@ -34,10 +34,17 @@ def statement_format(raw: bytes) -> str:
                 f"{SUPPORTED_TEXT}"
             )
         return "mt940"
+    if head.startswith((b"---", b"%YAML")) or re.match(rb"^(&\w+ )?!!python/", head):
+        raise StatementError(
+            f"a YAML file (such as a parser's expected output), not a statement file; "
+            f"{SUPPORTED_TEXT}"
+        )
     if head.startswith(b"%PDF"):
         raise StatementError(f"a PDF document is not a statement file; {SUPPORTED_TEXT}")
     if head.startswith(b"PK\x03\x04"):
         raise StatementError(f"a ZIP archive: unpack it first; {SUPPORTED_TEXT}")
+    if head.startswith(b"\x1f\x8b"):
+        raise StatementError(f"a gzip-compressed file: unpack it first; {SUPPORTED_TEXT}")
     raise StatementError(f"neither CAMT.053 (XML) nor MT940; {SUPPORTED_TEXT}")
 
 

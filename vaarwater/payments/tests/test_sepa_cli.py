@@ -3,6 +3,7 @@ sepa-status reads a pain.002 report; bad input is a clear error, never a traceba
 
 from datetime import timedelta
 from io import StringIO
+from pathlib import Path
 
 import pytest
 import xmlschema
@@ -121,3 +122,24 @@ def test_sepa_status(ready, tmp_path):
         run("sepa-status", str(tmp_path / "missing.xml"))
     with pytest.raises(CommandError, match="not a pain.002"):
         run("sepa-status", str(tmp_path / "b.xml"))
+
+
+def test_sepa_batch_into_a_folder_and_a_file_that_cannot_be_written(ready, tmp_path, monkeypatch):
+    """--out a folder writes <message id>.xml in it (it used to crash after the debits were
+    marked submitted); a file that cannot be written (a full disk) changes nothing."""
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Path, "write_text", full_disk)
+        with pytest.raises(CommandError, match="cannot write the file") as caught:
+            run("sepa-batch", "--creditor", "ENERGIE", "--out", str(tmp_path / "x.xml"))
+    assert "No space left on device" in str(caught.value)
+    assert "nothing was changed" in str(caught.value)
+    assert not CollectionBatch.objects.exists()
+    assert {row.status for row in ready[0].mandate.collections.all()} == {"planned"}
+    out, _err = run("sepa-batch", "--creditor", "ENERGIE", "--out", str(tmp_path))
+    batch = CollectionBatch.objects.get()
+    assert (tmp_path / f"{batch.message_id}.xml").read_text(encoding="utf-8") == batch.xml
+    assert {row.status for row in ready[0].mandate.collections.all()} == {"submitted"}

@@ -236,3 +236,17 @@ def test_mandate_revoke_cancels_planned_debits(make_mandate):
     assert Event.objects.filter(verb="mandate.revoked").count() == 1
     with pytest.raises(SepaError, match="revoked"):
         collections_plan(mandate=mandate, items=items(1, prefix="arrangement:2"))
+
+
+def test_outside_the_eea_the_bic_is_required(make_mandate):
+    """A Swiss or San Marino account (SEPA, not EEA) needs the debtor bank's BIC (EPC
+    rulebook); when it cannot be told from the IBAN it must be given, else the bank would
+    refuse the file. Given, it is used; inside the EEA it never is asked."""
+    for iban in ("CH9300762011623852957", "SM86U0322509800000000270100"):
+        with pytest.raises(SepaError, match="outside the EEA") as caught:
+            make_mandate(iban=iban)
+        assert caught.value.field == "bic"
+    swiss = make_mandate(iban="CH9300762011623852957", bic="UBSWCHZH80A")
+    assert swiss.bic == "UBSWCHZH80A"
+    assert make_mandate(iban="GB33BUKB20201555555555").bic == "BUKBGB22"  # known from the IBAN
+    assert make_mandate(iban="NL91ABNA0417164300").bic  # EEA: derived, never required

@@ -380,3 +380,33 @@ def test_through_the_statement_import(submitted, sepa_creditor):
     statement_import(raw=raw, file_name="sepa.xml", creditor=sepa_creditor, actor=actor)
     assert Payment.objects.count() == 3
     assert LedgerEntry.objects.filter(kind=EntryKind.REVERSAL).count() == 1
+
+
+def test_money_for_a_rejected_debit_waits_for_a_person(submitted, sepa_creditor):
+    """Statements imported out of order: the debit that took the money back came first (a
+    submitted debit: a reject), then the credit. The credit is not booked on the debtor by
+    ordinary matching (the mandate's IBAN would find them): that would count money the bank
+    took back. It waits in the worklist, with why."""
+    _batch, (row, *_rest) = submitted
+    back = credit(sepa_creditor, -4910, end_to_end_id=row.end_to_end_id, return_code="MD06")
+    assert statement_entry_handle(back) is True
+    row.refresh_from_db()
+    assert row.status == CollectionStatus.REJECTED
+    late = credit(
+        sepa_creditor, 4910, end_to_end_id=row.end_to_end_id, counterparty_iban=row.mandate.iban
+    )
+    assert statement_entry_handle(late) is True
+    assert late.status == EntryStatus.UNMATCHED and late.payment is None
+    assert "controleer" in late.match_reason
+    assert not Payment.objects.exists()
+
+
+def test_a_status_report_rejects_only_debits_of_its_own_file(submitted):
+    """A report about a file we do not know may not reject a debit of another file (another
+    creditor's, perhaps) by naming its end-to-end id."""
+    batch, (row, *_rest) = submitted
+    raw = PAIN002.format(message_id="VWB-OTHER-20300304-001", info_id="X-F1", e2e=row.end_to_end_id)
+    report = status_report_apply(raw=raw.encode(), on=MONDAY)
+    assert report.rejected == [] and row.end_to_end_id in report.unknown
+    row.refresh_from_db()
+    assert row.status == CollectionStatus.SUBMITTED

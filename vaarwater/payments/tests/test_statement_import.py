@@ -11,7 +11,7 @@ from vaarwater.core.events import Actor
 from vaarwater.core.models import Event
 from vaarwater.ledger.models import Debtor, LedgerEntry, Payment, PaymentSource
 from vaarwater.ledger.selectors import debtor_balance
-from vaarwater.ledger.services import invoice_create
+from vaarwater.ledger.services import creditor_create, invoice_create
 from vaarwater.payments.statement_models import (
     EntryStatus,
     Statement,
@@ -434,3 +434,71 @@ def test_a_payment_plan_reference_and_an_instalment_amount(creditor, ledger):
     assert f"arrangement {reference}" in entries[2334].match_reason
     assert entries[2334].payment.reference == reference
     assert (entries[2333].match_method, entries[2333].debtor) == ("name_amount", debtor)
+
+
+@pytest.mark.parametrize("kind", ["camt", "mt940"])
+def test_an_entry_of_zero_is_ignored_not_a_crash(creditor, ledger, kind):
+    """A 0.00 entry naming an invoice is kept, IGNORED with the reason; nothing is booked
+    (a payment of nothing used to break the import on the ledger's check)."""
+    tx = Tx(0, name="J DE VRIES", iban=IBAN_DE_VRIES, ustrd="Factuur F-2026-0001")
+    if kind == "camt":
+        raw = camt053([Stmt(txs=[tx])]).replace(
+            b">0.00</Amt><CdtDbtInd>DBIT", b">0.00</Amt><CdtDbtInd>CRDT"
+        )
+    else:
+        raw = mt940([tx]).replace(b"D0,00NTRF", b"C0,00NTRF")
+    result = statement_import(raw=raw, file_name=f"zero.{kind}", actor=ACTOR)
+    assert result.statements[0].ignored == 1
+    entry = StatementEntry.objects.get()
+    assert (entry.amount_cents, entry.status) == (0, EntryStatus.IGNORED)
+    assert "0.00" in entry.match_reason
+    assert not Payment.objects.exists()
+
+
+def test_the_worklist_shows_a_foreign_amount_in_its_currency(creditor, ledger, capsys):
+    raw = camt053([Stmt(txs=[Tx(7650, name="J DE VRIES", ustrd="F-2026-0001")])]).replace(
+        b'<Amt Ccy="EUR">76.50</Amt>', b'<Amt Ccy="USD">76.50</Amt>'
+    )
+    statement_import(raw=raw, file_name="usd.xml", actor=ACTOR)
+    call_command("statements")
+    out = capsys.readouterr().out
+    assert "USD 76.50" in out and "€76.50" not in out
+    assert "not in euros" in out
+
+
+def test_a_reversal_in_another_currency_does_not_undo_a_euro_payment(creditor, ledger):
+    paid = Tx(4500, name="A EL AMRANI", iban=IBAN_EL_AMRANI, e2e="E9")
+    statement_import(raw=camt053([Stmt(txs=[paid])]), file_name="a.xml", actor=ACTOR)
+    back = camt053(
+        [Stmt(statement_id="S2", txs=[Tx(-4500, e2e="E9", reversal=True, bank_ref="R9")])]
+    ).replace(b'<Amt Ccy="EUR">45.00</Amt>', b'<Amt Ccy="USD">45.00</Amt>')
+    statement_import(raw=back, file_name="b.xml", actor=ACTOR)
+    reversal = StatementEntry.objects.get(amount_cents=-4500)
+    assert reversal.status == EntryStatus.UNMATCHED and "USD" in reversal.match_reason
+    assert not LedgerEntry.objects.filter(kind="reversal").exists()
+    assert debtor_balance(ledger["el_amrani"]) == 0
+
+
+def test_an_account_two_creditors_share_is_given_by_a_person_once(creditor, other_creditor, ledger):
+    """Two creditors with one collection account: a statement of it waits in the worklist (it
+    used to wait forever: neither assigning nor --creditor was allowed). A person gives it to
+    one of them; a third creditor is refused; an overlapping file given to the other creditor
+    adds only what neither has (one bank entry is never booked twice)."""
+    other_creditor.iban = CREDITOR_IBAN
+    other_creditor.save(update_fields=["iban"])
+    first, second = Tx(4500, name="X", bank_ref="B1"), Tx(4600, name="Y", bank_ref="B2")
+    result = statement_import(
+        raw=camt053([Stmt(txs=[first, second])]), file_name="a.xml", actor=ACTOR
+    )
+    waiting = result.statements[0].statement
+    assert result.statements[0].outcome == "unknown_account"
+    third = creditor_create(code="DERDE", name="Derde", sector="other")
+    with pytest.raises(StatementImportError, match="not of DERDE"):
+        statement_assign(statement=waiting, creditor=third, actor=ACTOR)
+    assert statement_assign(statement=waiting, creditor=creditor, actor=ACTOR)[:2] == (2, 0)
+    overlap = camt053([Stmt(statement_id="S2", txs=[second, Tx(4700, name="Z", bank_ref="B3")])])
+    with pytest.raises(StatementImportError, match="not of DERDE"):
+        statement_import(raw=overlap, file_name="b.xml", creditor=third, actor=ACTOR)
+    result = statement_import(raw=overlap, file_name="b.xml", creditor=other_creditor, actor=ACTOR)
+    assert (result.statements[0].new, result.statements[0].known) == (1, 1)
+    assert StatementEntry.objects.filter(amount_cents=4600).count() == 1

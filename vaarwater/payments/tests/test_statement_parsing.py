@@ -339,3 +339,103 @@ def test_external_entities_are_not_read():
     except StatementError:
         return  # refusing it is fine too
     assert "root:" not in parsed.statements[0].entries[0].remittance
+
+
+# -- regressions: adversarial input -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("amount", "says"),
+    [
+        ("-10.00", "'-10.00' is not an amount (an amount has no sign"),
+        ("1E+30", "'1E+30' is not an amount"),
+        ("99999999999999999999999.99", "is too large for a bank statement amount"),
+        ("9223372036854775.99", "is too large for a bank statement amount"),
+    ],
+)
+def test_a_signed_exponent_or_huge_camt_amount_is_refused(amount, says):
+    """A sign (the sign is CdtDbtInd), an exponent or an absurd size is a clear error, not a
+    negative credit, a traceback or an amount beyond the database's integers."""
+    raw = camt053([SAMPLE], version="02").replace(b">120.50<", f">{amount}<".encode(), 1)
+    error = _refused(raw, "amount.xml")
+    assert (error.file_name, error.line, error.field) == ("amount.xml", 4, "Ntry/Amt")
+    assert says in str(error)
+
+
+def test_a_huge_mt940_amount_is_refused():
+    raw = mt940([Tx(4500, name="X", ustrd="y")]).replace(b"C45,00", b"C99999999999999,", 1)
+    error = _refused(raw, "huge.sta")
+    assert (error.line, error.field) == (5, ":61: amount")
+    assert "too large" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("doctype", "entity"),
+    [
+        ('<!DOCTYPE d [<!ENTITY x "F-2026-0001">]>', b"&x;"),
+        (
+            '<!DOCTYPE d [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+            '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;">]>',
+            b"&d;",
+        ),
+        ('<!DOCTYPE Document SYSTEM "http://example.invalid/x.dtd">', b"gift"),
+    ],
+)
+def test_a_doctype_is_refused(doctype, entity):
+    """No entity (internal, external, nested "billion laughs") is expanded or silently dropped:
+    a file with a document type declaration is refused, naming its line."""
+    raw = camt053([Stmt(txs=[Tx(100, name="X", ustrd="PLACEHOLDER")])]).replace(
+        b'<?xml version="1.0" encoding="UTF-8"?>\n',
+        b'<?xml version="1.0" encoding="UTF-8"?>\n' + doctype.encode() + b"\n",
+    )
+    error = _refused(raw.replace(b"PLACEHOLDER", entity), "dtd.xml")
+    assert (error.line, error.field) == (2, "DOCTYPE")
+    assert "document type declaration" in str(error)
+
+
+def test_the_upstream_expected_yaml_files_are_refused_by_name():
+    error = _refused(b"&id003 !!python/object:mt940.models.Transactions\ndata: {}\n", "x.yml")
+    assert "a YAML file" in str(error) and error.line == 1
+    assert "gzip-compressed file: unpack it first" in str(_refused(b"\x1f\x8b\x08\x00abc"))
+
+
+def test_a_utf16_camt_file_is_read():
+    raw = camt053([SAMPLE]).decode().replace('encoding="UTF-8"', 'encoding="UTF-16"')
+    parsed = statement_parse(raw.encode("utf-16"), file_name="u16.xml")
+    assert parsed.statements[0].entries[0].amount_cents == 12050
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "field", "says"),
+    [
+        (b":61:2611021102C", b":61:2602301102C", 5, ":61: value date", "'260230' is not a date"),
+        (b":61:2611021102C", b":61:2611020230C", 5, ":61: booking date", "'0230' is not a date"),
+        (b":60F:C261102", b":60F:C261341", 4, ":60F: date", "'261341' is not a date"),
+    ],
+)
+def test_an_mt940_date_that_does_not_exist_names_its_line(old, new, line, field, says):
+    raw = mt940([Tx(4500, name="X", ustrd="y")]).replace(old, new, 1)
+    error = _refused(raw, "date.sta")
+    assert (error.line, error.field) == (line, field)
+    assert says in str(error)
+
+
+def test_an_mt940_transaction_after_the_closing_balance_is_refused():
+    """It would be left out silently (money lost): the file is refused instead."""
+    raw = mt940([Tx(4500, name="X", ustrd="y")]) + b":61:2611021102C1,00NTRFNONREF//B9\r\n"
+    error = _refused(raw, "late.sta")
+    assert (error.line, error.field) == (9, ":61:")
+    assert "after the closing balance" in str(error)
+
+
+def test_an_mt940_amount_with_three_decimals_names_the_amount():
+    raw = mt940([Tx(4500, name="X", ustrd="y")]).replace(b"C45,00", b"C45,005", 1)
+    assert "'45.005' is not an amount in cents" in str(_refused(raw, "dec.sta"))
+
+
+def test_a_missing_entry_amount_names_the_entry_line():
+    raw = camt053([SAMPLE], version="04").replace(
+        b'<Ntry><Amt Ccy="EUR">120.50</Amt>', b"<Ntry>", 1
+    )
+    error = _refused(raw, "noamt.xml")
+    assert (error.line, error.field, error.reason) == (4, "Ntry/Amt", "missing")

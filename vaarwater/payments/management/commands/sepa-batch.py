@@ -6,6 +6,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 from django.utils import timezone
 
 from vaarwater.core.events import Actor
@@ -44,7 +45,9 @@ class Command(BaseCommand):
             "from today)",
         )
         parser.add_argument(
-            "--out", default=None, help="where to write the file (default var/sepa/<id>.xml)"
+            "--out",
+            default=None,
+            help="the file to write, or a folder to write <id>.xml in (default var/sepa/)",
         )
 
     def handle(self, *args, creditor, format, up_to=None, out=None, **options):
@@ -57,21 +60,30 @@ class Command(BaseCommand):
         today = timezone.localdate()
         until = _day(up_to, "--up-to") if up_to else today + timedelta(days=DEFAULT_DAYS_AHEAD)
         path = Path(out) if out else None
-        if path is not None and not path.parent.is_dir():
+        if path is not None and not path.is_dir() and not path.parent.is_dir():
             raise CommandError(f"--out {out}: the folder {path.parent} does not exist")
+        # The debits become "submitted" only when their file is written: a file that cannot
+        # be written leaves everything as it was (else they would wait for a file nobody has).
         try:
-            batch = batch_create(
-                creditor=found,
-                schema=schema,
-                up_to=until,
-                actor=Actor.system("vaarwater sepa-batch"),
-            )
+            with transaction.atomic():
+                batch = batch_create(
+                    creditor=found,
+                    schema=schema,
+                    up_to=until,
+                    actor=Actor.system("vaarwater sepa-batch"),
+                )
+                if path is None:
+                    path = Path(settings.VAR_DIR) / "sepa"
+                    path.mkdir(parents=True, exist_ok=True)
+                if path.is_dir():
+                    path = path / f"{batch.message_id}.xml"
+                path.write_text(batch.xml, encoding="utf-8")
         except SepaError as exc:
             raise CommandError(str(exc)) from None
-        if path is None:
-            path = Path(settings.VAR_DIR) / "sepa" / f"{batch.message_id}.xml"
-            path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(batch.xml, encoding="utf-8")
+        except OSError as exc:
+            raise CommandError(
+                f"--out {path}: cannot write the file ({exc.strerror}); nothing was changed"
+            ) from None
         self.stdout.write(
             f"{found.code} {batch.message_id} ({batch.schema}): {batch.count} direct debits, "
             f"{format_eur(batch.total_cents)} in total, first collection on "

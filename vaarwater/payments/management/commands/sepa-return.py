@@ -5,7 +5,7 @@ a direct debit that came back, reported outside a bank statement (the bank's por
 from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from vaarwater.core.events import Actor
 from vaarwater.core.money import format_eur
@@ -28,7 +28,13 @@ class Command(BaseCommand):
         parser.add_argument("--reason", default="", help="a note for the timeline")
         parser.add_argument("--date", default=None, help="the day it came back (default today)")
 
-    def handle(self, *args, end_to_end_id, code, reject=False, reason="", date=None, **options):
+    def handle(self, *args, **options):
+        # The command speaks English (its help, its errors, the reason's meaning): the status
+        # labels too, whatever the site's language.
+        with translation.override("en"):
+            self._handle(**options)
+
+    def _handle(self, *, end_to_end_id, code, reject=False, reason="", date=None, **options):
         on = timezone.localdate()
         if date:
             try:

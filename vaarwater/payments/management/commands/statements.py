@@ -5,9 +5,10 @@ account to a creditor (its entries are then imported and matched);
 ``vaarwater statements ignore ENTRY --reason TEXT``: resolve an unmatched entry."""
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import translation
 
 from vaarwater.core.events import Actor
-from vaarwater.core.money import format_eur
+from vaarwater.core.money import format_eur, from_cents
 from vaarwater.ledger.models import Creditor, Debtor
 from vaarwater.payments.statement_models import Statement, StatementEntry, StatementStatus
 from vaarwater.payments.statements.importing import StatementImportError, statement_assign
@@ -22,6 +23,13 @@ def _creditor(code: str) -> Creditor:
     if creditor is None:
         raise CommandError(f"creditor {code!r} does not exist", returncode=2)
     return creditor
+
+
+def _amount(entry: StatementEntry) -> str:
+    """The entry's amount in its own currency (an entry in dollars is not shown in euros)."""
+    if entry.currency and entry.currency != "EUR":
+        return f"{entry.currency} {from_cents(entry.amount_cents):,.2f}"
+    return format_eur(entry.amount_cents, language="en")
 
 
 class Command(BaseCommand):
@@ -44,7 +52,9 @@ class Command(BaseCommand):
         ignore.add_argument("--reason", required=True)
 
     def handle(self, *args, action=None, **options):
-        getattr(self, f"_{action or 'list'}")(**options)
+        # The command speaks English; status labels in its messages too.
+        with translation.override("en"):
+            getattr(self, f"_{action or 'list'}")(**options)
 
     def _list(self, creditor=None, **options):
         creditors = Creditor.objects.all()
@@ -66,7 +76,7 @@ class Command(BaseCommand):
         for entry in entries[:LIMIT]:
             self.stdout.write(
                 f"  {entry.pk}  {entry.creditor.code}  {entry.booking_date}  "
-                f"{format_eur(entry.amount_cents, language='en')}  "
+                f"{_amount(entry)}  "
                 f"{entry.counterparty_name or '-'}  {entry.counterparty_iban or '-'}  "
                 f"{(entry.remittance or '-')[:60]}"
             )
