@@ -201,6 +201,7 @@ def assessment_from_answers(
     household: str,
     net_income_cents: int,
     fixed_costs_cents: int = 0,
+    fixed_costs: dict[str, int] | None = None,
     other_instalments_cents: int = 0,
     other_debts_cents: int = 0,
     payday_day: int | None = None,
@@ -208,11 +209,17 @@ def assessment_from_answers(
     source: str = AssessmentSource.ANSWERS,
     on: date | None = None,
 ) -> Assessment:
-    """Record an assessment from the answers the customer (or an agent asking) gave."""
+    """Record an assessment from the answers the customer (or an agent asking) gave.
+
+    ``fixed_costs``, when given, is the fixed costs per kind (rent, energy, …): they are kept
+    with the answers and their sum is the fixed costs."""
+    if fixed_costs is not None:
+        fixed_costs_cents = sum(fixed_costs.values())
     answers = {
         "household": household,
         "net_income_cents": net_income_cents,
         "fixed_costs_cents": fixed_costs_cents,
+        **({"fixed_costs": dict(fixed_costs)} if fixed_costs is not None else {}),
         "other_instalments_cents": other_instalments_cents,
         "other_debts_cents": other_debts_cents,
         "payday_day": payday_day,

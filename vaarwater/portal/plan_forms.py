@@ -267,6 +267,20 @@ class AnswersForm(forms.Form):
         return {name: self.cleaned_data.get(name) or 0 for name, _label in FIXED_COSTS}
 
 
+def answers_of(form) -> dict:
+    """The cleaned answers of an answers form (the debtor's or the agent's), as the keyword
+    arguments of ``assessment_from_answers``."""
+    data = form.cleaned_data
+    return {
+        "household": data["household"],
+        "net_income_cents": data["net_income"],
+        "fixed_costs": {name: data.get(name) or 0 for name, _label in FIXED_COSTS},
+        "other_instalments_cents": data.get("other_instalments") or 0,
+        "other_debts_cents": data.get("other_debts") or 0,
+        "payday_day": data["payday_day"],
+    }
+
+
 class BankForm(forms.Form):
     """Bank data shared through PSD2: a file, read once; only a summary is kept."""
 

@@ -32,7 +32,10 @@ from django.views.decorators.http import require_http_methods
 
 from vaarwater.arrangements import selectors as plans
 from vaarwater.arrangements import services as plan_services
-from vaarwater.arrangements.affordability import AffordabilityError, assessment_record
+from vaarwater.arrangements.affordability import (
+    AffordabilityError,
+    assessment_from_answers,
+)
 from vaarwater.arrangements.models import Assessment, PayMethod
 from vaarwater.arrangements.proposals import Option, ProposalError, covered, custom_option
 from vaarwater.arrangements.psd2 import Psd2Error, assessment_from_psd2
@@ -53,6 +56,7 @@ from .plan_forms import (
     MethodForm,
     OptionForm,
     PromiseForm,
+    answers_of,
     apply_error,
     language,
     psd2_message,
@@ -367,30 +371,9 @@ ANSWER_FIELDS = {
 
 def _assess_answers(request, case, form: AnswersForm) -> Assessment | None:
     p = request.portal
-    data = form.cleaned_data
-    costs = form.fixed_costs()
     try:
-        return assessment_record(
-            debtor=p.debtor,
-            case=case,
-            source="answers",
-            household=data["household"],
-            net_income_cents=data["net_income"],
-            fixed_costs_cents=sum(costs.values()),
-            other_instalments_cents=data.get("other_instalments") or 0,
-            other_debts_cents=data.get("other_debts") or 0,
-            payday_day=data["payday_day"],
-            data={
-                "answers": {
-                    "household": data["household"],
-                    "net_income_cents": data["net_income"],
-                    "fixed_costs": costs,
-                    "other_instalments_cents": data.get("other_instalments") or 0,
-                    "other_debts_cents": data.get("other_debts") or 0,
-                    "payday_day": data["payday_day"],
-                }
-            },
-            actor=p.actor,
+        return assessment_from_answers(
+            debtor=p.debtor, case=case, source="answers", actor=p.actor, **answers_of(form)
         )
     except AffordabilityError as exc:
         apply_error(form, exc, ANSWER_FIELDS)

@@ -27,7 +27,7 @@ from django.views.decorators.http import require_http_methods
 
 from vaarwater.arrangements import selectors as plans
 from vaarwater.arrangements import services as plan_services
-from vaarwater.arrangements.affordability import AffordabilityError, assessment_record
+from vaarwater.arrangements.affordability import AffordabilityError, assessment_from_answers
 from vaarwater.arrangements.models import Assessment, AssessmentSource, Household, PayMethod
 from vaarwater.arrangements.proposals import (
     Option,
@@ -48,6 +48,7 @@ from vaarwater.portal.plan_forms import (
     FIXED_COSTS,
     PSD2_MAX_BYTES,
     AmountField,
+    answers_of,
     apply_error,
     language,
     psd2_message,
@@ -460,30 +461,13 @@ def _context(case, *, assessment, policy, today, forms_) -> dict:
 
 
 def _answers_record(case, form: AnswersForm, actor) -> Assessment | None:
-    data = form.cleaned_data
-    costs = {name: data.get(name) or 0 for name, _label in FIXED_COSTS}
     try:
-        return assessment_record(
+        return assessment_from_answers(
             debtor=case.debtor,
             case=case,
             source=AssessmentSource.AGENT,
-            household=data["household"],
-            net_income_cents=data["net_income"],
-            fixed_costs_cents=sum(costs.values()),
-            other_instalments_cents=data.get("other_instalments") or 0,
-            other_debts_cents=data.get("other_debts") or 0,
-            payday_day=data["payday_day"],
-            data={
-                "answers": {
-                    "household": data["household"],
-                    "net_income_cents": data["net_income"],
-                    "fixed_costs": costs,
-                    "other_instalments_cents": data.get("other_instalments") or 0,
-                    "other_debts_cents": data.get("other_debts") or 0,
-                    "payday_day": data["payday_day"],
-                }
-            },
             actor=actor,
+            **answers_of(form),
         )
     except AffordabilityError as exc:
         apply_error(
