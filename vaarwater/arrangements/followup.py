@@ -51,7 +51,7 @@ from .models import (
     Promise,
     PromiseStatus,
 )
-from .services import _plan_end, _promise_end, plan_context, policy_of
+from .services import _plan_cancel, _plan_end, _promise_end, plan_context, policy_of
 
 log = logging.getLogger(__name__)
 ACTOR = Actor.system("regelingen")
@@ -455,19 +455,7 @@ def arrangement_follow_up(arrangement: Arrangement, *, on: date, actor: Actor = 
             return counts
         if arrangement.case.status == CaseStatus.CLOSED:
             reason = f"het dossier is gesloten ({arrangement.case.get_close_reason_display()})"
-            _plan_end(
-                arrangement, status=ArrangementStatus.CANCELLED, reason=reason, on=on, actor=actor
-            )
-            event_record(
-                creditor=arrangement.creditor_id,
-                debtor=arrangement.debtor_id,
-                verb="arrangement.cancelled",
-                actor=actor,
-                subject=arrangement,
-                reason=f"betalingsregeling {arrangement.reference} gestopt: {reason}",
-                data={"case": arrangement.case_id, "paid_cents": arrangement.paid_cents},
-                on=on,
-            )
+            _plan_cancel(arrangement, reason=reason, on=on, actor=actor)
             counts["plans stopped (case closed)"] += 1
             return counts
         # Thanks: one message for the latest instalment newly paid, however many it was.

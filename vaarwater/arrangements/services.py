@@ -503,20 +503,23 @@ def arrangement_cancel(
         arrangement = Arrangement.objects.select_for_update().get(pk=arrangement.pk)
         if arrangement.status != ArrangementStatus.ACTIVE:
             raise ArrangementError(_("This plan has already ended."))
-        _plan_end(
-            arrangement, status=ArrangementStatus.CANCELLED, reason=reason, on=on, actor=actor
-        )
-        event_record(
-            creditor=arrangement.creditor_id,
-            debtor=arrangement.debtor_id,
-            verb="arrangement.cancelled",
-            actor=actor,
-            subject=arrangement,
-            reason=f"betalingsregeling {arrangement.reference} gestopt: {reason}",
-            data={"case": arrangement.case_id, "paid_cents": arrangement.paid_cents},
-            on=on,
-        )
+        _plan_cancel(arrangement, reason=reason, on=on, actor=actor)
     return arrangement
+
+
+def _plan_cancel(arrangement: Arrangement, *, reason: str, on: date, actor: Actor) -> None:
+    """Stop a plan, with its event. Trusted: the caller holds the transaction and the locks."""
+    _plan_end(arrangement, status=ArrangementStatus.CANCELLED, reason=reason, on=on, actor=actor)
+    event_record(
+        creditor=arrangement.creditor_id,
+        debtor=arrangement.debtor_id,
+        verb="arrangement.cancelled",
+        actor=actor,
+        subject=arrangement,
+        reason=f"betalingsregeling {arrangement.reference} gestopt: {reason}",
+        data={"case": arrangement.case_id, "paid_cents": arrangement.paid_cents},
+        on=on,
+    )
 
 
 # -- promises to pay -----------------------------------------------------------------------------
