@@ -469,11 +469,32 @@ def arrangement_accept(
                 ],
                 actor=actor,
             )
-        _confirmation_queue(arrangement, instalments, actor)
+        extra = {}
+        if method == PayMethod.LINK:
+            extra = _first_link(arrangement, instalments[0], policy, on, actor)
+        _confirmation_queue(arrangement, instalments, actor, extra)
     return arrangement
 
 
-def _confirmation_queue(arrangement: Arrangement, instalments, actor: Actor) -> None:
+def _first_link(arrangement: Arrangement, first, policy, on: date, actor: Actor) -> dict:
+    """A link plan whose first payment falls before its reminder would go gets the link in the
+    confirmation (the follow-up sends no reminder that close to it). Trusted: in the
+    transaction that agrees the plan."""
+    if first.due_on - timedelta(days=policy.reminder_days_before) > on:
+        return {}
+    from .followup import _instalment_link
+
+    url = _instalment_link(arrangement, first, policy, actor)
+    if not url:
+        return {}
+    first.reminded_on = on  # the confirmation is its reminder
+    first.save(update_fields=["reminded_on", "payment_link"])
+    return {"payment_url": url, "plan_first_link": True}
+
+
+def _confirmation_queue(
+    arrangement: Arrangement, instalments, actor: Actor, extra: dict | None = None
+) -> None:
     from vaarwater.contact.services import message_queue
 
     message_queue(
@@ -482,7 +503,11 @@ def _confirmation_queue(arrangement: Arrangement, instalments, actor: Actor) -> 
         purpose="confirmation",
         key=f"arrangement-{arrangement.pk}",
         case=arrangement.case,
-        context={**plan_context(arrangement, instalments), "claim_cents": arrangement.total_cents},
+        context={
+            **plan_context(arrangement, instalments),
+            "claim_cents": arrangement.total_cents,
+            **(extra or {}),
+        },
         why=f"bevestiging van betalingsregeling {arrangement.reference} met het schema",
         actor=actor,
     )

@@ -160,6 +160,9 @@ VARIABLES: dict[str, str] = {
         "Payment plan: how to pay, in sentences (account and reference, direct debit, or links)."
     ),
     "plan_paid_count": gettext_lazy("Payment plan: how many payments are made so far."),
+    "plan_first_link": gettext_lazy(
+        "Payment plan by link: yes/no, payment_url pays the first payment (it is soon)."
+    ),
     "plan_url": gettext_lazy("The link to the page where the customer chooses a (new) plan."),
     "instalment_number": gettext_lazy("Payment plan: the number of this payment (1, 2, …)."),
     "replan": gettext_lazy("Missed or stopped plan: yes/no, the customer may choose a new plan."),
@@ -820,6 +823,7 @@ def _variables(
             language=language,
         ),
         "plan_paid_count": str(context.get("plan_paid_count") or 0),
+        "plan_first_link": bool(context.get("plan_first_link")),
         "plan_url": (portal.rstrip("/") + "/regeling/") if portal else "",
         "instalment_number": str(context.get("instalment_number") or ""),
         "replan": bool(context.get("replan")),

@@ -230,6 +230,35 @@ def test_link_plans_get_a_payment_link_in_the_reminder(strategy, make_case, opti
     assert reminder.context["payment_url"] in message_content(message=reminder).text
 
 
+def test_a_link_plan_due_soon_has_the_first_link_in_its_confirmation(
+    strategy, make_case, option_for
+):
+    """No reminder goes that close to the first payment: the confirmation carries its link."""
+    strategy()
+    case = make_case()
+    plan = accept(case, option_for(case, first=date(2026, 11, 4)), method="link")
+    first = plan.instalments.get(number=1)
+    link = PaymentLink.objects.get()
+    assert first.payment_link == link and link.amount_cents == first.amount_cents
+    confirmation = Message.objects.get(template="regeling-bevestiging")
+    assert confirmation.context["plan_first_link"] is True
+    text = message_content(message=confirmation).text
+    assert confirmation.context["payment_url"].endswith(f"/b/{link.code}/")
+    assert confirmation.context["payment_url"] in text
+    follow(date(2026, 11, 2), date(2026, 11, 4))
+    assert not Message.objects.filter(template="termijn-herinnering").exists()
+    assert PaymentLink.objects.count() == 1
+
+
+def test_a_link_plan_due_later_gets_its_link_with_the_reminder(strategy, make_case, option_for):
+    strategy()
+    case = make_case()
+    accept(case, option_for(case), method="link")
+    confirmation = Message.objects.get(template="regeling-bevestiging")
+    assert "plan_first_link" not in confirmation.context
+    assert not PaymentLink.objects.exists()
+
+
 def test_direct_debit_plans_get_no_separate_reminder(strategy, make_case, option_for, monkeypatch):
     """The SEPA pre-notification tells the debtor; no second message from the plan."""
     from vaarwater.payments.sepa_models import Mandate
