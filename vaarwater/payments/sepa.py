@@ -1096,7 +1096,8 @@ def collection_return(
     meaning = return_reason_text(code)
     with transaction.atomic():
         row = (
-            Collection.objects.select_for_update()
+            # Lock the collection only: its payment may be null (an outer join).
+            Collection.objects.select_for_update(of=("self",))
             .select_related("mandate", "debtor", "payment")
             .get(pk=collection.pk)
         )
@@ -1329,7 +1330,9 @@ def _entry_batch(entry, message_id: str, block: str, *, on, actor, status) -> bo
         rows = Collection.objects.filter(batch=batch)
         what = f"bestand {message_id}"
     with transaction.atomic():
-        rows = list(rows.select_for_update().select_related("debtor", "mandate").order_by("pk"))
+        rows = list(
+            rows.select_for_update(of=("self",)).select_related("debtor", "mandate").order_by("pk")
+        )
         open_rows = [row for row in rows if row.status == CollectionStatus.SUBMITTED]
         expected = sum(row.amount_cents for row in open_rows)
         entry.match_method = "sepa"
