@@ -18,7 +18,8 @@ times, in a child process:
 
 1. **parse**: ``statement_parse`` of the file (lxml, streaming): transactions per second;
 2. **import**: ``statement_import`` of the same file, the real thing: parse, store the
-   entries, match every one and book the matches with ``payment_book``; the time spent
+   entries, match every one and book the matches with the ledger's bulk verb
+   (``ledger/booking.py``, the same rows as ``payment_book``); the time spent
    loading the creditor's index, deciding and booking is measured apart;
 3. **again**: the same file imported again (it changes nothing);
 4. **overlap**: the same transactions in another file (another message id): every entry is
