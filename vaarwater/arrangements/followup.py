@@ -36,7 +36,7 @@ from django.db.models import Q, Sum
 
 from vaarwater.core.events import Actor, event_record
 from vaarwater.core.money import format_eur
-from vaarwater.ledger.models import Component, Invoice, LedgerEntry
+from vaarwater.ledger.models import Component, Invoice, LedgerEntry, Payment
 from vaarwater.ledger.selectors import debtor_position
 from vaarwater.strategy.models import Case, CaseStatus, CloseReason
 from vaarwater.strategy.schema import ArrangementPolicy
@@ -56,6 +56,10 @@ from .services import _plan_cancel, _plan_end, _promise_end, plan_context, polic
 log = logging.getLogger(__name__)
 ACTOR = Actor.system("regelingen")
 WAIVER_REASON = "incassokosten kwijtgescholden: de betalingsregeling {reference} is nagekomen"
+MOVE_REASON = (
+    "betalingsregeling {reference} nagekomen: de betalingen tellen voor de schuld zelf (zo "
+    "afgesproken); wat naar de incassokosten ging, gaat naar rente en hoofdsom"
+)
 
 
 def _d(day: date) -> str:
@@ -237,11 +241,14 @@ def _waive(arrangement: Arrangement, *, on: date, actor: Actor) -> int:
     """Write off what is still open of the plan's debt, up to the costs it set aside.
 
     Payments are allocated costs first (art. 6:44 BW), so by the end of a kept plan the costs
-    are usually paid and what is open is principal: the waiver writes off what remains open on
-    the invoices the plan was made for, costs first, then interest, then principal, oldest
-    invoice first, never more than ``waived_costs_cents`` in all. Returns the cents written off.
+    are usually paid and what is open is principal. As the plan agreed, its payments count
+    towards the debt itself: what they paid on costs is moved to interest and principal
+    (``ledger.services.allocation_move``), and then what remains open on the invoices the plan
+    was made for is written off, costs first (then interest, then principal, should any be
+    left), oldest invoice first, never more than ``waived_costs_cents`` in all. Returns the
+    cents written off.
     """
-    from vaarwater.ledger.services import write_off
+    from vaarwater.ledger.services import allocation_move, write_off
 
     left = arrangement.waived_costs_cents
     if left <= 0:
@@ -252,11 +259,27 @@ def _waive(arrangement: Arrangement, *, on: date, actor: Actor) -> int:
             debtor_id=arrangement.debtor_id, created_at__lte=arrangement.created_at
         )
     }
+    reason = WAIVER_REASON.format(reference=arrangement.reference)
+    # By the plan's agreement its payments count towards the debt itself: what they paid on
+    # costs (art. 6:44 BW puts them there first) moves to interest and principal, and the
+    # costs, open again, are what is written off.
+    allocation_move(
+        debtor=arrangement.debtor,
+        payments=list(
+            Payment.objects.filter(
+                debtor_id=arrangement.debtor_id, created_at__gte=arrangement.created_at
+            )
+        ),
+        from_component=Component.COSTS,
+        amount_cents=left,
+        invoice_ids=set(invoices),
+        reason=MOVE_REASON.format(reference=arrangement.reference),
+        actor=actor,
+    )
     items = sorted(
         (item for item in debtor_position(arrangement.debtor).items.values()),
         key=lambda item: (item.due_date, item.invoice_id),
     )
-    reason = WAIVER_REASON.format(reference=arrangement.reference)
     done = 0
     for component in (Component.COSTS, Component.INTEREST, Component.PRINCIPAL):
         for item in items:

@@ -375,6 +375,121 @@ def entry_reverse(*, entry: LedgerEntry, reason: str, actor: Actor | None = None
     return reversal
 
 
+def allocation_move(
+    *,
+    debtor: Debtor,
+    payments: list[Payment],
+    from_component: str,
+    amount_cents: int,
+    invoice_ids: set[int] | None = None,
+    reason: str,
+    actor: Actor | None = None,
+) -> int:
+    """Let (part of) what payments paid on one component count towards interest and principal.
+
+    Art. 6:44 BW puts a payment on costs first to protect the creditor; the creditor may agree
+    otherwise. A payment plan whose collection costs are waived when it is kept is such an
+    agreement: its payments count towards the debt itself, and the costs they paid become open
+    again, to be written off. Up to ``amount_cents`` is taken from the given payments'
+    allocations to ``from_component`` (newest payment first) and given to open interest, then
+    open principal, oldest item first (of ``invoice_ids`` when given). Money is neither made nor
+    lost: every cent taken from one allocation is given to another of the same payment.
+    Returns the cents moved.
+    """
+    if from_component not in (Component.COSTS, Component.INTEREST):
+        raise LedgerError(f"component {from_component!r}: only costs or interest can be moved")
+    if not reason:
+        raise LedgerError("reason: every move needs one")
+    if amount_cents <= 0 or not payments:
+        return 0
+    actor = actor or Actor.system()
+    order = [Component.INTEREST, Component.PRINCIPAL]
+    if from_component == Component.INTEREST:
+        order = [Component.PRINCIPAL]
+    with transaction.atomic():
+        Debtor.objects.select_for_update().filter(pk=debtor.pk).first()
+        position = debtor_position(debtor)
+        items = sorted(
+            (
+                item
+                for item in position.items.values()
+                if invoice_ids is None or item.invoice_id in invoice_ids
+            ),
+            key=lambda item: (item.due_date, item.invoice_id),
+        )
+        targets = [
+            [item.invoice_id, component, getattr(item, component)]
+            for component in order
+            for item in items
+            if getattr(item, component) > 0
+        ]
+        sources = []
+        for payment in sorted(payments, key=lambda p: (p.date, p.pk), reverse=True):
+            rows = (
+                payment.allocations.filter(component=from_component)
+                .values("invoice_id")
+                .annotate(total=Sum("amount_cents"))
+                .order_by("invoice_id")
+            )
+            sources.extend([payment, row["invoice_id"], row["total"]] for row in rows)
+        sources = [source for source in sources if source[2] > 0]
+        left, rows, lines = amount_cents, [], []
+        while left > 0 and sources and targets:
+            source, target = sources[0], targets[0]
+            cents = min(left, source[2], target[2])
+            payment, from_invoice = source[0], source[1]
+            rows += [
+                Allocation(
+                    creditor_id=payment.creditor_id,
+                    debtor_id=payment.debtor_id,
+                    payment=payment,
+                    invoice_id=from_invoice,
+                    component=from_component,
+                    amount_cents=-cents,
+                ),
+                Allocation(
+                    creditor_id=payment.creditor_id,
+                    debtor_id=payment.debtor_id,
+                    payment=payment,
+                    invoice_id=target[0],
+                    component=target[1],
+                    amount_cents=cents,
+                ),
+            ]
+            lines.append((payment.external_id, from_invoice, target[0], target[1], cents))
+            left -= cents
+            source[2] -= cents
+            target[2] -= cents
+            if source[2] == 0:
+                sources.pop(0)
+            if target[2] == 0:
+                targets.pop(0)
+        moved = amount_cents - left
+        if moved:
+            Allocation.objects.bulk_create(rows)
+            numbers = dict(
+                Invoice.objects.filter(
+                    pk__in={line[1] for line in lines} | {line[2] for line in lines}
+                ).values_list("pk", "external_id")
+            )
+            event_record(
+                creditor=debtor.creditor,
+                debtor=debtor,
+                verb="allocation.moved",
+                actor=actor,
+                reason=reason,
+                data={
+                    "from_component": from_component,
+                    "moved_cents": moved,
+                    "lines": [
+                        [payment_id, numbers[src], numbers[dst], component, cents]
+                        for payment_id, src, dst, component, cents in lines
+                    ],
+                },
+            )
+    return moved
+
+
 def write_off(
     *,
     invoice: Invoice,

@@ -50,6 +50,7 @@ VERB_LABELS = {
     "payment.changed": _("Payment changed"),
     "credit.applied": _("Credit applied"),
     "write_off.booked": _("Written off"),
+    "allocation.moved": _("Payments counted towards the debt itself (costs waived)"),
     "debtor.changed": _("Customer details changed"),
     "debtor.contact_added": _("Contact details added"),
     "portal.login": _("Logged in to the portal"),

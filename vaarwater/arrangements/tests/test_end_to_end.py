@@ -171,6 +171,8 @@ def test_a_plan_chosen_in_the_portal_is_paid_by_transfers_and_closes_the_case(
     )
     paid = sum(i.amount_cents for i in instalments)
     assert waived == costs
+    written_off = LedgerEntry.objects.filter(debtor=debtor, kind=EntryKind.WRITE_OFF)
+    assert {entry.component for entry in written_off} == {Component.COSTS}
     assert paid + waived == balance_before
     assert debtor_balance(debtor) == 0
     assert Event.objects.filter(debtor=debtor, verb="arrangement.completed").exists()

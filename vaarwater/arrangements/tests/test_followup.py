@@ -177,6 +177,13 @@ def test_a_kept_plan_reminds_thanks_waives_and_closes(strategy, make_case, optio
     # Money is never created or lost.
     assert written_off(case.debtor) == COSTS
     assert paid_since(plan) + written_off(case.debtor) == plan.debt_cents == 34500
+    # The plan's payments count towards the debt itself; the costs are what is written off.
+    offs = LedgerEntry.objects.filter(debtor=case.debtor, kind=EntryKind.WRITE_OFF)
+    assert {entry.component for entry in offs} == {"costs"}
+    position = debtor_position(case.debtor)
+    assert not position.items and position.credit == 0
+    moved = Event.objects.get(debtor=case.debtor, verb="allocation.moved")
+    assert moved.data["moved_cents"] == COSTS
     assert debtor_position(case.debtor).balance == 0
     write_off = Event.objects.get(verb="write_off.booked")
     assert (

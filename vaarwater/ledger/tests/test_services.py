@@ -261,3 +261,47 @@ def test_cli_sets_the_sepa_creditor_id(db):
     from vaarwater.ledger.models import Creditor
 
     assert Creditor.objects.get(code="X3").sepa_creditor_id == "NL68ZZZ012345670001"
+
+
+def test_allocation_move_lets_payments_count_towards_the_debt_itself(creditor):
+    """Costs paid first by art. 6:44 move to principal; no cent is made or lost."""
+    from vaarwater.ledger.models import Component
+    from vaarwater.ledger.services import allocation_move, charge_book, write_off
+
+    debtor = Debtor.objects.create(creditor=creditor, external_id="M1", name="A. Move")
+    invoice = invoice_create(
+        debtor=debtor,
+        external_id="F-M1",
+        issue_date=date(2026, 1, 1),
+        due_date=date(2026, 2, 1),
+        amount_cents=10000,
+    )
+    charge_book(
+        invoice=invoice,
+        kind=EntryKind.COST,
+        amount_cents=1500,
+        booked_on=date(2026, 3, 1),
+        reason="incassokosten",
+    )
+    payment = payment_book(
+        debtor=debtor, external_id="PM1", date=date(2026, 3, 5), amount_cents=10000
+    )
+    before = debtor_position(debtor).items[invoice.pk]
+    assert (before.costs, before.principal) == (0, 1500)
+    with pytest.raises(ValueError, match="reason"):
+        allocation_move(
+            debtor=debtor, payments=[payment], from_component="costs", amount_cents=1, reason=""
+        )
+    moved = allocation_move(
+        debtor=debtor,
+        payments=[payment],
+        from_component=Component.COSTS,
+        amount_cents=5000,
+        reason="regeling nagekomen",
+    )
+    assert moved == 1500  # no more than the payment paid on costs and principal is open
+    after = debtor_position(debtor).items[invoice.pk]
+    assert (after.costs, after.principal) == (1500, 0)
+    assert payment.allocations.aggregate(s=Sum("amount_cents"))["s"] == 10000
+    write_off(invoice=invoice, component="costs", amount_cents=1500, reason="kwijtgescholden")
+    assert debtor_balance(debtor) == 0 and not debtor_position(debtor).items
