@@ -387,6 +387,9 @@ def test_the_commands(creditor, ledger, tmp_path, capsys):
     with pytest.raises(CommandError) as caught:
         call_command("import-statement", str(tmp_path / "missing.xml"))
     assert caught.value.returncode == 2
+    with pytest.raises(CommandError, match="is a folder") as caught:
+        call_command("import-statement", str(tmp_path))
+    assert caught.value.returncode == 2
     with pytest.raises(CommandError) as caught:
         call_command("import-statement", str(path), "--creditor", "NOPE")
     assert "creditor 'NOPE' does not exist" in str(caught.value)

@@ -38,6 +38,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, file, creditor=None, **options):
         path = Path(file)
+        if path.is_dir():
+            raise CommandError(f"{file}: is a folder; give one statement file", returncode=2)
         if not path.is_file():
             raise CommandError(f"{file}: no such file", returncode=2)
         try:
