@@ -70,3 +70,25 @@ def axe_report(violations: list[dict]) -> str:
         targets = [", ".join(node["target"]) for node in violation["nodes"][:5]]
         lines.append(f"{violation['id']} ({violation['impact']}): {violation['help']} {targets}")
     return "\n".join(lines)
+
+
+class PageChecks:
+    """Screenshot a page, scan it with axe-core and check it fits the phone; keep what axe
+    found per page (``problems``) so that a test can report them all at the end."""
+
+    def __init__(self, page, artefacts: Path, prefix: str, language: str):
+        self.page, self.artefacts = page, artefacts
+        self.prefix, self.language = prefix, language
+        self.problems: dict[str, str] = {}
+
+    def __call__(self, name: str) -> None:
+        shot = self.artefacts / f"{self.prefix}-{name}-{self.language}.png"
+        self.page.screenshot(path=str(shot), full_page=True)
+        found = axe_violations(self.page)
+        if found:
+            self.problems[name] = axe_report(found)
+        width = self.page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{name}: the page is {width}px wide on a 390px phone"
+
+    def report(self) -> str:
+        return "\n".join(f"{name}:\n{found}" for name, found in self.problems.items())

@@ -12,9 +12,8 @@ from django.utils import timezone
 
 from vaarwater.arrangements.models import Arrangement
 from vaarwater.portal.tests.browser_fixtures import (  # noqa: F401
+    PageChecks,
     artefacts,
-    axe_report,
-    axe_violations,
     phone,
 )
 from vaarwater.portal.tests.test_selfservice import strategy_text
@@ -55,15 +54,7 @@ def test_the_plan_flow_is_accessible_at_phone_width(
         [{"name": "django_language", "value": language, "url": live_server.url}]
     )
     base = f"{live_server.url}/p/{token}/regeling"
-    problems = {}
-
-    def check(name):
-        phone.screenshot(path=str(artefacts / f"plan-{name}-{language}.png"), full_page=True)
-        found = axe_violations(phone)
-        if found:
-            problems[name] = axe_report(found)
-        width = phone.evaluate("document.documentElement.scrollWidth")
-        assert width <= 390, f"{name}: the page is {width}px wide on a 390px phone"
+    check = PageChecks(phone, artefacts, "plan", language)
 
     def submit(form):
         with phone.expect_navigation():
@@ -113,4 +104,4 @@ def test_the_plan_flow_is_accessible_at_phone_width(
     assert phone.locator('[role="status"]').count() == 1
     check("promise-done")
 
-    assert not problems, "\n".join(f"{k}:\n{v}" for k, v in problems.items())
+    assert not check.problems, check.report()

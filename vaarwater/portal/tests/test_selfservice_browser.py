@@ -12,9 +12,8 @@ from django.utils import timezone
 
 from vaarwater.ledger.models import Debtor
 from vaarwater.portal.tests.browser_fixtures import (  # noqa: F401
+    PageChecks,
     artefacts,
-    axe_report,
-    axe_violations,
     phone,
 )
 from vaarwater.portal.tests.test_selfservice import strategy_text
@@ -52,15 +51,7 @@ def test_forms_with_errors_and_confirmations_are_accessible(
         [{"name": "django_language", "value": language, "url": live_server.url}]
     )
     base = f"{live_server.url}/p/{token}"
-    problems = {}
-
-    def check(name):
-        phone.screenshot(path=str(artefacts / f"selfservice-{name}-{language}.png"), full_page=True)
-        found = axe_violations(phone)
-        if found:
-            problems[name] = axe_report(found)
-        width = phone.evaluate("document.documentElement.scrollWidth")
-        assert width <= 390, f"{name}: the page is {width}px wide on a 390px phone"
+    check = PageChecks(phone, artefacts, "selfservice", language)
 
     def submit(button_text_form):
         with phone.expect_navigation():
@@ -126,4 +117,4 @@ def test_forms_with_errors_and_confirmations_are_accessible(
     assert phone.locator('[role="status"]').count() == 1
     check("callback-done")
 
-    assert not problems, "\n".join(f"{k}:\n{v}" for k, v in problems.items())
+    assert not check.problems, check.report()
