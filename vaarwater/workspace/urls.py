@@ -3,6 +3,7 @@ from django.urls import path
 from . import (
     arrangement_views,
     contact_views,
+    inbound,
     question_views,
     statement_views,
     task_views,
@@ -21,6 +22,7 @@ urlpatterns = [
     path("cases/<int:pk>/plan/", arrangement_views.case_plan, name="case_plan"),
     path("strategies/", views.strategy_list, name="strategy_list"),
     path("tasks/", task_views.task_list, name="task_list"),
+    path("inbound/", inbound.inbound, name="inbound"),
     path("tasks/<int:pk>/done/", task_views.task_done, name="task_done"),
     path("questions/", question_views.questions, name="questions"),
     path("statements/", statement_views.statements, name="statements"),
