@@ -43,34 +43,59 @@ def validate_iban(value: str) -> str:
         raise ValueError(f"invalid IBAN {value.strip()!r}: {exc}") from None
 
 
-SEPA_CREDITOR_ID_RE = re.compile(r"^([A-Z]{2})(\d{2})([A-Z0-9]{3})([A-Z0-9]{1,28})$")
+SEPA_CREDITOR_ID_RE = re.compile(r"^([A-Z]{2})([0-9]{2})([A-Z0-9]{3})([A-Z0-9]{1,28})$")
+SEPA_ID_MAX = 35
 
 
-def _mod97(text: str) -> int:
-    return int("".join(str(int(ch, 36)) for ch in text)) % 97
+def sepa_creditor_id_check_digits(country: str, national_id: str) -> str:
+    """The two check digits of a SEPA creditor identifier (ISO 7064 mod 97-10).
+
+    They are computed over the national identifier and the country code; the three-character
+    business code (usually ``ZZZ``) between them is left out.
+
+    >>> sepa_creditor_id_check_digits("DE", "09999999999")
+    '98'
+    >>> sepa_creditor_id_check_digits("NL", "123456780000")
+    '69'
+    """
+    digits = "".join(str(int(ch, 36)) for ch in f"{national_id}{country}00")
+    return f"{98 - int(digits) % 97:02d}"
 
 
 def validate_sepa_creditor_id(value: str) -> str:
-    """Return a SEPA creditor identifier (incassant-ID) compact and upper-case if it is valid.
+    """Return a SEPA creditor identifier (incassant-ID) compact and upper-case, if valid.
 
-    Country, two check digits, a three-character business code (not part of the check) and
-    the national identifier; the check digits are ISO 7064 mod 97-10 over the national
-    identifier, the country and ``00``, as for an IBAN.
+    The shape is country (2 letters), check digits (2), business code (3, not part of the
+    check), national id; a Dutch one has a 12-digit national id (the KvK number and four
+    digits).
 
     >>> validate_sepa_creditor_id("nl 68 zzz 012345670001")
     'NL68ZZZ012345670001'
+    >>> validate_sepa_creditor_id("NL70ZZZ123456780000")
+    Traceback (most recent call last):
+    ...
+    ValueError: SEPA creditor identifier 'NL70ZZZ123456780000': check digits 70 are wrong (69)
     """
     compact = re.sub(r"[\s-]", "", value or "").upper()
+    if not compact:
+        raise ValueError("SEPA creditor identifier: missing")
     match = SEPA_CREDITOR_ID_RE.match(compact)
-    if not match:
+    if not match or len(compact) > SEPA_ID_MAX:
         raise ValueError(
-            f"invalid SEPA creditor identifier {value.strip()!r}: expected country, two check "
-            "digits, a three-character business code and the national id, e.g. "
-            "NL68ZZZ012345670001"
+            f"SEPA creditor identifier {compact!r}: expected country, 2 check digits, a "
+            "3-character business code and the national id, such as NL69ZZZ123456780000"
         )
     country, check, _business, national = match.groups()
-    if _mod97(f"{national}{country}{check}") != 1:
-        raise ValueError(f"invalid SEPA creditor identifier {value.strip()!r}: check digits")
+    if country == "NL" and not re.fullmatch(r"[0-9]{12}", national):
+        raise ValueError(
+            f"SEPA creditor identifier {compact!r}: a Dutch one ends in 12 digits "
+            "(KvK number and 4 digits), such as NL69ZZZ123456780000"
+        )
+    expected = sepa_creditor_id_check_digits(country, national)
+    if check != expected:
+        raise ValueError(
+            f"SEPA creditor identifier {compact!r}: check digits {check} are wrong ({expected})"
+        )
     return compact
 
 

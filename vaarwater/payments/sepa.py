@@ -44,6 +44,7 @@ from django.utils import timezone
 from vaarwater.core.events import Actor, event_fields, event_record
 from vaarwater.core.models import Event
 from vaarwater.core.money import format_eur
+from vaarwater.ledger.validation import validate_sepa_creditor_id
 
 from .sepa_models import (
     Collection,
@@ -115,7 +116,6 @@ REVOKING_CODES = frozenset({"AC01", "AC04", "AC06", "MD01", "MD07"})
 _EEA = "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE IS LI NO"
 EEA_COUNTRIES = frozenset((_EEA + " AX GF GP MQ YT RE PM BL MF").split())
 _SEPA_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/-?:().,'+ ")
-CREDITOR_ID_RE = re.compile(r"^([A-Z]{2})([0-9]{2})([A-Z0-9]{3})([A-Z0-9]{1,28})$")
 # What we look for in a bank statement's texts (upper-cased first).
 E2E_RE = re.compile(r"(?<![A-Z0-9])(VWI-[0-9]+-[0-9]+)(?![0-9])")
 BATCH_RE = re.compile(r"(?<![A-Z0-9])(VWB-[A-Z0-9-]+?-[0-9]{8}-[0-9]{3})(?:-([FR][0-9]{1,2}))?")
@@ -156,55 +156,8 @@ def sepa_id(value: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", unidecode(value or "")).strip("-").upper()
 
 
-def creditor_id_check_digits(country: str, national_id: str) -> str:
-    """The two check digits of a SEPA creditor identifier (ISO 7064 mod 97-10).
-
-    They are computed over the national identifier and the country code; the three-character
-    business code (usually ``ZZZ``) between them is left out.
-
-    >>> creditor_id_check_digits("DE", "09999999999")
-    '98'
-    >>> creditor_id_check_digits("NL", "123456780000")
-    '69'
-    """
-    digits = "".join(str(int(ch, 36)) for ch in f"{national_id}{country}00")
-    return f"{98 - int(digits) % 97:02d}"
-
-
-def creditor_id_validate(value: str) -> str:
-    """Return a SEPA creditor identifier (incassant-ID) compact and upper-case, if valid.
-
-    The shape is country (2 letters), check digits (2), business code (3), national id; a Dutch
-    one has a 12-digit national id (the KvK number and four digits).
-
-    >>> creditor_id_validate("nl69 zzz 1234 5678 0000")
-    'NL69ZZZ123456780000'
-    >>> creditor_id_validate("NL70ZZZ123456780000")
-    Traceback (most recent call last):
-    ...
-    ValueError: SEPA creditor identifier 'NL70ZZZ123456780000': check digits 70 are wrong (69)
-    """
-    compact = re.sub(r"\s", "", value or "").upper()
-    if not compact:
-        raise ValueError("SEPA creditor identifier: missing")
-    match = CREDITOR_ID_RE.match(compact)
-    if not match or len(compact) > ID_MAX:
-        raise ValueError(
-            f"SEPA creditor identifier {compact!r}: expected country, 2 check digits, a "
-            "3-character business code and the national id, such as NL69ZZZ123456780000"
-        )
-    country, check, _business, national = match.groups()
-    if country == "NL" and not re.fullmatch(r"[0-9]{12}", national):
-        raise ValueError(
-            f"SEPA creditor identifier {compact!r}: a Dutch one ends in 12 digits "
-            "(KvK number and 4 digits), such as NL69ZZZ123456780000"
-        )
-    expected = creditor_id_check_digits(country, national)
-    if check != expected:
-        raise ValueError(
-            f"SEPA creditor identifier {compact!r}: check digits {check} are wrong ({expected})"
-        )
-    return compact
+# The creditor identifier is checked where creditors are kept (the ledger); one rule for both.
+creditor_id_validate = validate_sepa_creditor_id
 
 
 def _target_closed(day: date) -> bool:
