@@ -1,5 +1,6 @@
 """Money: integer euro cents in storage, ``Decimal`` euros at the edges, never ``float``."""
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 CENT = Decimal("0.01")
@@ -98,3 +99,42 @@ def parse_amount(raw: str, *, decimal_comma: bool | None = None) -> int:
     if value != value.quantize(CENT):
         raise ValueError("more than two decimals")
     return int(value * 100)
+
+
+# "2.500" and "1.000.000": points between groups of three digits, no comma (Dutch thousands).
+DUTCH_THOUSANDS = re.compile(r"-?\d{1,3}(\.\d{3})+")
+# "2,500.00": commas between groups of three digits and a decimal point (English notation).
+ENGLISH_GROUPED = re.compile(r"-?\d{1,3}(,\d{3})+\.\d{1,2}")
+
+
+def typed_amount_text(raw: str) -> str:
+    """An amount as a person types it, made ready for ``parse_amount``: without the euro sign
+    or "EUR", ",-" or ".-" at the end, and with the thousands separators out.
+
+    A point followed by groups of exactly three digits is a Dutch thousands separator, so
+    "2.500" is two thousand five hundred euros (not € 2,50); "2.50" stays € 2,50. Only for what
+    a person types in a form: files keep ``parse_amount``'s strict reading.
+
+    >>> typed = ("€ 1.234", "2.500", "1.000.000", "2.50", "2,500.00", "25,-")
+    >>> [typed_amount_text(t) for t in typed]
+    ['1234', '2500', '1000000', '2.50', '2500.00', '25']
+    """
+    text = " ".join(raw.replace("\u00a0", " ").split())
+    for prefix in ("€", "EUR", "eur"):
+        text = text.removeprefix(prefix).strip()
+    if text.endswith((",-", ".-")):
+        text = text[:-2]
+    compact = text.replace(" ", "")
+    if DUTCH_THOUSANDS.fullmatch(compact) or ENGLISH_GROUPED.fullmatch(compact):
+        separator = "." if "," not in compact else ","
+        return compact.replace(separator, "")
+    return text
+
+
+def parse_typed_amount(raw: str) -> int:
+    """``parse_amount`` of an amount a person typed (see ``typed_amount_text``).
+
+    >>> parse_typed_amount("€ 2.500"), parse_typed_amount("1.234,56"), parse_typed_amount("25,-")
+    (250000, 123456, 2500)
+    """
+    return parse_amount(typed_amount_text(raw))

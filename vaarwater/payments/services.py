@@ -31,7 +31,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from vaarwater.core.events import Actor, event_record
-from vaarwater.core.money import format_eur, parse_amount
+from vaarwater.core.money import format_eur, parse_amount, typed_amount_text
 from vaarwater.ledger.models import Debtor, Payment, PaymentSource
 from vaarwater.ledger.selectors import debtor_position
 from vaarwater.ledger.services import payment_book
@@ -97,8 +97,7 @@ def amount_parse(raw: str) -> int:
     >>> amount_parse("12.34"), amount_parse("1.234,56"), amount_parse("25,-")
     (1234, 123456, 2500)
     """
-    text = (raw or "").strip()
-    text = re.sub(r"[,.]-$", "", text)
+    text = typed_amount_text(raw or "")
     if not text:
         raise PaymentError(_("Fill in an amount."), field="amount")
     try:

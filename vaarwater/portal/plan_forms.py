@@ -3,7 +3,6 @@ them, the affordability questions, the bank-data upload, the choice of plan and 
 pay, a promise to pay; the words for the lines of a reckoning and of a bank-data summary.
 """
 
-import re
 from datetime import date
 
 from django import forms
@@ -14,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from vaarwater.arrangements.models import Household, PayMethod
 from vaarwater.contact.rendering import format_day
-from vaarwater.core.money import format_eur, parse_amount
+from vaarwater.core.money import format_eur, parse_typed_amount
 from vaarwater.ledger.validation import validate_iban
 
 # A bank-data export of a year of transactions is well under this size.
@@ -105,34 +104,6 @@ def day_text(day: date, lang: str) -> str:
     return format_day(day, lang)
 
 
-# "2.500" and "1.000.000": points between groups of three digits, no comma (Dutch thousands).
-DUTCH_THOUSANDS = re.compile(r"-?\d{1,3}(\.\d{3})+")
-# "2,500.00": commas between groups of three digits and a decimal point (English notation).
-ENGLISH_GROUPED = re.compile(r"-?\d{1,3}(,\d{3})+\.\d{1,2}")
-
-
-def amount_text(raw: str) -> str:
-    """An amount as a person types it, made ready for ``parse_amount``: without the euro sign
-    or "EUR", ",-" or ".-" at the end, and with the thousands separators out.
-
-    A point followed by groups of exactly three digits is a Dutch thousands separator, so
-    "2.500" is two thousand five hundred euros (not € 2,50); "2.50" stays € 2,50.
-
-    >>> [amount_text(t) for t in ("€ 1.234", "2.500", "1.000.000", "2.50", "2,500.00", "25,-")]
-    ['1234', '2500', '1000000', '2.50', '2500.00', '25']
-    """
-    text = " ".join(raw.replace("\u00a0", " ").split())
-    for prefix in ("€", "EUR", "eur"):
-        text = text.removeprefix(prefix).strip()
-    if text.endswith((",-", ".-")):
-        text = text[:-2]
-    compact = text.replace(" ", "")
-    if DUTCH_THOUSANDS.fullmatch(compact) or ENGLISH_GROUPED.fullmatch(compact):
-        separator = "." if "," not in compact else ","
-        return compact.replace(separator, "")
-    return text
-
-
 def apply_error(form: forms.Form, exc: Exception, fields: dict[str, str] | None = None) -> None:
     """Put a service's error on the form: on the field it names (mapped by ``fields`` from the
     service's name to the form's), else above the form."""
@@ -204,7 +175,7 @@ class AmountField(forms.CharField):
         if text in self.empty_values:
             return None
         try:
-            cents = parse_amount(amount_text(text))
+            cents = parse_typed_amount(text)
         except ValueError:
             raise ValidationError(self.error_messages["invalid"], code="invalid") from None
         if cents < 0:

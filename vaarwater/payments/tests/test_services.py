@@ -259,3 +259,9 @@ def test_the_webhook_url_is_on_the_public_url(settings):
     assert webhook_url() == "http://127.0.0.1:8000/payments/webhooks/mollie/"  # the simulator
     settings.MOLLIE_API_BASE = ""
     assert webhook_url() == ""
+
+
+def test_a_dutch_thousands_point_is_read_in_full_on_the_pay_page():
+    """The same reading as the plan pages: "2.500" is two thousand five hundred euros."""
+    assert amount_parse("2.500") == 250000
+    assert amount_parse("€ 1.000,-") == 100000
