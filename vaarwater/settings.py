@@ -1,5 +1,6 @@
 """Vaarwater settings: one module, every value from the environment (see README, Configuration)."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -31,6 +32,9 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
     "vaarwater.core",
     "vaarwater.ledger",
     "vaarwater.strategy",
@@ -48,8 +52,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "vaarwater.urls"
@@ -106,8 +113,22 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 
-LOGIN_URL = "admin:login"
+LOGIN_URL = "workspace:login"
 LOGIN_REDIRECT_URL = "/"
+
+# Back-office login: password plus a TOTP code (django-otp); django-axes locks a username
+# out from an address after repeated failures (a wrong code counts as a failure too).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", 30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "workspace/locked_out.html"
+AXES_ENABLE_ADMIN = True
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", "Vaarwater")
 
 # The address debtors and providers reach this installation at: personal links in messages,
 # List-Unsubscribe, and the delivery-webhook URLs handed to SMS/WhatsApp providers.

@@ -17,3 +17,37 @@ _CANDIDATES = [
 SHARED_TESTDATA = next(
     (Path(path) for path in _CANDIDATES if path and Path(path).is_dir()), Path(_CANDIDATES[1])
 )
+
+
+def totp_device(user, *, key: str | None = None):
+    """The user's confirmed TOTP device (made once), as ``vaarwater user totp`` sets it up."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        fields = {"key": key} if key else {}
+        device = TOTPDevice.objects.create(user=user, name="test", confirmed=True, **fields)
+    return device
+
+
+def totp_code(device, *, at: float | None = None) -> str:
+    """The code an authenticator app shows now (or at ``at``) for the device."""
+    import time
+
+    from django_otp.oath import TOTP
+
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time() if at is None else at
+    return f"{totp.token():0{device.digits}d}"
+
+
+def login_verified(client, user):
+    """Log the test client in as ``user`` past the second factor, as the login page would."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    device = totp_device(user)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return user

@@ -4,6 +4,7 @@ The daily run writes rows here; the senders (email, SMS, WhatsApp, letters) and 
 workspace take them from here.
 """
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -188,10 +189,35 @@ class CallTask(models.Model):
     )
     idempotency_key = models.CharField(max_length=200, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The agent workspace's bookkeeping (see workspace.queue): who the task is given to (a
+    # supervisor's reassignment, an agent's own callback), who has it open now, and the attempts.
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("assigned to"),
+    )
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("in a call with"),
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0, db_default=0)
+    last_attempt_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt not before"), null=True, blank=True)
 
     class Meta:
         ordering = ["-priority", "window_start"]
-        indexes = [models.Index(fields=["debtor", "window_start"], name="call_debtor_idx")]
+        indexes = [
+            models.Index(fields=["debtor", "window_start"], name="call_debtor_idx"),
+            models.Index(fields=["creditor", "status", "window_start"], name="call_queue_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(window_end__gt=models.F("window_start")), name="call_window"

@@ -19,7 +19,10 @@ class Actor:
 
     @classmethod
     def for_user(cls, user) -> "Actor":
-        return cls(ActorKind.USER, user.get_username(), user.pk)
+        """A back-office user, labelled with their name and username: "Anna de Vries (anna)"."""
+        name = user.get_full_name().strip()
+        username = user.get_username()
+        return cls(ActorKind.USER, f"{name} ({username})" if name else username, user.pk)
 
     @classmethod
     def for_import(cls, label: str) -> "Actor":

@@ -39,11 +39,18 @@ class PaydayCycle(models.TextChoices):
 
 
 class CreditorQuerySet(models.QuerySet):
-    def for_user(self, user):
-        """Creditors a back-office user may see: all for superusers, else their memberships."""
+    def for_user(self, user, role: str = "agent"):
+        """Creditors a back-office user may see: all for superusers, else their memberships.
+
+        With ``role``, only the creditors where the user holds at least that role
+        (agent < supervisor < administrator)."""
+        if not getattr(user, "is_authenticated", False) or not user.is_active:
+            return self.none()
         if user.is_superuser:
             return self
-        return self.filter(memberships__user=user)
+        return self.filter(
+            memberships__user=user, memberships__role__in=Role.at_least(role)
+        ).distinct()
 
 
 class Creditor(models.Model):
@@ -89,13 +96,30 @@ class Creditor(models.Model):
         return f"{self.code} — {self.name}"
 
 
+class Role(models.TextChoices):
+    """What a back-office user may do at one creditor; each role includes the ones before it."""
+
+    AGENT = "agent", _("agent")
+    SUPERVISOR = "supervisor", _("supervisor")
+    ADMINISTRATOR = "administrator", _("administrator")
+
+    @classmethod
+    def at_least(cls, role: str) -> list[str]:
+        """The roles that include ``role``: ``at_least("supervisor")`` is supervisor and admin."""
+        order = [cls.AGENT, cls.SUPERVISOR, cls.ADMINISTRATOR]
+        return [r.value for r in order[order.index(cls(role)) :]]
+
+
 class CreditorMembership(models.Model):
-    """A back-office user's access to one creditor's data."""
+    """A back-office user's access to one creditor's data, with their role there."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="creditor_memberships"
     )
     creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(
+        _("role"), max_length=16, choices=Role.choices, default=Role.AGENT, db_default=Role.AGENT
+    )
 
     class Meta:
         constraints = [

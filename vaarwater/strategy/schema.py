@@ -194,6 +194,20 @@ class ArrangementPolicy(Strict):
         return self
 
 
+class CallPolicy(Strict):
+    """How the agent workspace spreads call attempts over times of day and days."""
+
+    max_attempts_per_week: int = Field(
+        3, ge=1, le=14, description="call attempts per customer in any 7 days"
+    )
+    min_hours_between: int = Field(
+        4, ge=1, le=72, description="hours at least between two attempts at one customer"
+    )
+    max_attempts: int = Field(
+        6, ge=1, le=30, description="attempts on one call before it is closed as unreachable"
+    )
+
+
 class Settings(Strict):
     grace_days: int = Field(3, ge=0, le=90, description="days after the due date before a case")
     letter_receipt_business_days: int = Field(2, ge=0, le=10)
@@ -211,6 +225,7 @@ class Settings(Strict):
     handover_min_balance: Cents = 0
     portal: PortalPolicy = PortalPolicy()
     arrangements: ArrangementPolicy = ArrangementPolicy()
+    calls: CallPolicy = CallPolicy()
 
 
 class Condition(Strict):

@@ -14,7 +14,6 @@ from datetime import date, timedelta
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.shortcuts import redirect
@@ -55,6 +54,7 @@ from vaarwater.portal.plan_forms import (
 )
 from vaarwater.portal.plan_views import explanation_rows
 
+from .access import back_office_required
 from .selectors import case_get, visible_creditors
 
 MAX_COUNT = 60  # the policy schema's longest plan
@@ -313,7 +313,7 @@ def _back(case, **query):
     return redirect(url)
 
 
-@login_required
+@back_office_required
 @require_http_methods(["GET", "POST"])
 def case_plan(request, pk: int):
     """The plan page of a case: assessment, options, agree, promise, stop."""

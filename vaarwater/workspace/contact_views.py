@@ -1,6 +1,5 @@
 """Back-office pages about contact: the unreachable worklist and a letter's PDF."""
 
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
@@ -11,12 +10,13 @@ from vaarwater.contact.models import Message
 from vaarwater.contact.selectors import debtors_unreachable
 from vaarwater.ledger.models import Creditor
 
+from .access import back_office_required
 from .selectors import visible_creditors, with_case
 
 PAGE_SIZE = 50
 
 
-@login_required
+@back_office_required
 def unreachable(request):
     """Debtors with an active case whom no channel reaches: find new contact details."""
     creditors = Creditor.objects.for_user(request.user)
@@ -35,7 +35,7 @@ def unreachable(request):
     )
 
 
-@login_required
+@back_office_required
 def message_letter(request, pk: int):
     """The PDF of a letter that was sent, for the creditor's own staff only."""
     message = get_object_or_404(

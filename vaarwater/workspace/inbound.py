@@ -6,7 +6,6 @@ shows) and opens the case. Only the creditors the agent may see are searched.
 
 import re
 
-from django.contrib.auth.decorators import login_required
 from django.db.models import Case as Switch
 from django.db.models import IntegerField, Value, When
 from django.shortcuts import redirect
@@ -16,6 +15,7 @@ from vaarwater.ledger.models import ContactKind, ContactPoint, Debtor, Invoice
 from vaarwater.ledger.validation import validate_phone
 from vaarwater.strategy.models import Case, CaseStatus, case_reference
 
+from .access import back_office_required
 from .selectors import visible_creditors
 
 REFERENCE_RE = re.compile(r"^\s*0*(\d{1,9})-(\d)\s*$")
@@ -87,7 +87,7 @@ def caller_cases(creditors, query: str) -> tuple[list[Case], str]:
     return list(cases[:MAX_RESULTS]), how
 
 
-@login_required
+@back_office_required
 def inbound(request):
     """Look a caller up; one open case opens at once."""
     creditors = visible_creditors(request.user)

@@ -3,7 +3,6 @@ creditor's own staff."""
 
 from datetime import timedelta
 
-from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -12,11 +11,13 @@ from django.utils.translation import get_language
 from vaarwater.ledger.models import Creditor
 from vaarwater.portal.faq import chat_question_stats, chat_questions_unanswered
 
+from .access import back_office_required
+
 # The periods a user may look back over, in days; the first is the default.
 PERIODS = (90, 30, 365)
 
 
-@login_required
+@back_office_required
 def questions(request):
     """Per template and channel: chat questions, how many were answered, the top intents,
     and the latest questions the chat could not answer."""

@@ -8,7 +8,6 @@ of an unknown account belong to no creditor yet, so only superusers see and assi
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect
@@ -31,6 +30,7 @@ from vaarwater.payments.statements.selectors import (
 )
 from vaarwater.payments.statements.worklist import WorklistError, entry_assign, entry_ignore
 
+from .access import back_office_required
 from .selectors import visible_creditors
 
 PAGE_SIZE = 50
@@ -57,7 +57,7 @@ def _worklist_url(entry) -> str:
     return f"{reverse('workspace:statements')}?creditor={entry.creditor.code}"
 
 
-@login_required
+@back_office_required
 def statements(request):
     """The unmatched incoming payments of one of the user's creditors, and the statements
     of unknown accounts (superusers)."""
@@ -84,7 +84,7 @@ def statements(request):
     return TemplateResponse(request, "workspace/statements.html", context)
 
 
-@login_required
+@back_office_required
 def statement_entry(request, pk: int):
     """One unmatched payment: find the customer it is from and book it on them."""
     entry = entry_for(visible_creditors(request.user), pk)
@@ -124,7 +124,7 @@ def statement_entry(request, pk: int):
     return TemplateResponse(request, "workspace/statement_entry.html", context)
 
 
-@login_required
+@back_office_required
 @require_POST
 def statement_entry_ignore(request, pk: int):
     """Take a payment off the worklist: it is not a customer's (with the reason)."""
@@ -146,7 +146,7 @@ def statement_entry_ignore(request, pk: int):
     return redirect(_worklist_url(entry))
 
 
-@login_required
+@back_office_required
 @require_POST
 def statement_assign_view(request, pk: int):
     """Give a statement of an unknown account to a creditor (superusers only)."""

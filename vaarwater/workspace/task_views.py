@@ -3,7 +3,6 @@ questions the chat could not answer (the full call queue comes with the agent wo
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
@@ -18,6 +17,7 @@ from vaarwater.core.events import Actor, event_record
 from vaarwater.ledger.models import Creditor
 from vaarwater.portal.models import ProblemReport
 
+from .access import back_office_required
 from .selectors import visible_creditors
 
 PORTAL_KINDS = (CallTaskKind.CALLBACK, CallTaskKind.PROBLEM, CallTaskKind.CHAT)
@@ -42,7 +42,7 @@ def portal_tasks(creditor):
     )
 
 
-@login_required
+@back_office_required
 def task_list(request):
     """The open requests from customers of the chosen creditor."""
     creditors = Creditor.objects.for_user(request.user)
@@ -63,7 +63,7 @@ def task_list(request):
     )
 
 
-@login_required
+@back_office_required
 @require_POST
 def task_done(request, pk: int):
     """Mark a request handled, with what was done; it is an event on the customer's timeline."""

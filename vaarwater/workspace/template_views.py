@@ -4,7 +4,6 @@ shipped default)."""
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect
@@ -35,6 +34,7 @@ from vaarwater.contact.rendering import (
 from vaarwater.core.events import Actor
 from vaarwater.ledger.models import Language
 
+from .access import back_office_required
 from .selectors import visible_creditors
 
 LANGUAGE_NAMES = dict(Language.choices)
@@ -80,7 +80,7 @@ def _list_url(creditor) -> str:
     return f"{reverse('workspace:template_list')}?{urlencode({'creditor': creditor.code})}"
 
 
-@login_required
+@back_office_required
 def template_list(request):
     """List every template key per channel and language: the shipped default or own text."""
     creditors = visible_creditors(request.user)
@@ -130,7 +130,7 @@ def _preview(creditor, key, channel, language, source: Source | None = None) -> 
     return preview
 
 
-@login_required
+@back_office_required
 def template_detail(request, key: str, channel: str, language: str):
     """Show one template with a preview for a sample customer, its variables and an edit form;
     POST saves the creditor's own text (``action=save``) or only previews the draft."""
@@ -192,7 +192,7 @@ def template_detail(request, key: str, channel: str, language: str):
     return TemplateResponse(request, "workspace/template_detail.html", context)
 
 
-@login_required
+@back_office_required
 @require_POST
 def template_restore(request, key: str, channel: str, language: str):
     """Delete the creditor's own text: the shipped default is used again."""

@@ -2,10 +2,14 @@ from django.urls import path
 
 from . import (
     arrangement_views,
+    auth_views,
+    call_views,
     contact_views,
     inbound,
     question_views,
+    queue_views,
     statement_views,
+    supervisor_views,
     task_views,
     template_views,
     views,
@@ -13,6 +17,8 @@ from . import (
 
 app_name = "workspace"
 urlpatterns = [
+    path("login/", auth_views.login, name="login"),
+    path("logout/", auth_views.logout, name="logout"),
     path("", views.debtor_list, name="debtor_list"),
     path("cases/", views.case_list, name="case_list"),
     path("cases/<int:pk>/", views.case_detail, name="case_detail"),
@@ -23,6 +29,10 @@ urlpatterns = [
     path("strategies/", views.strategy_list, name="strategy_list"),
     path("tasks/", task_views.task_list, name="task_list"),
     path("inbound/", inbound.inbound, name="inbound"),
+    path("queue/", queue_views.queue, name="queue"),
+    path("queue/next/", queue_views.queue_next, name="queue_next"),
+    path("calls/<int:pk>/", call_views.call_detail, name="call_detail"),
+    path("supervisor/", supervisor_views.supervisor, name="supervisor"),
     path("tasks/<int:pk>/done/", task_views.task_done, name="task_done"),
     path("questions/", question_views.questions, name="questions"),
     path("statements/", statement_views.statements, name="statements"),

@@ -2,7 +2,6 @@
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404
@@ -19,6 +18,7 @@ from vaarwater.portal.tokens import access_token_revoke, live_links
 from vaarwater.strategy.models import CaseStatus, HoldKind
 from vaarwater.strategy.services import CaseError, hold_place, hold_release
 
+from .access import back_office_required
 from .selectors import (
     case_file,
     case_get,
@@ -34,7 +34,7 @@ from .strategy_display import document_view, path_steps, step_rows
 PAGE_SIZE = 50
 
 
-@login_required
+@back_office_required
 def debtor_list(request):
     """List one creditor's debtors with their balances, searchable, 50 to a page."""
     creditors = Creditor.objects.for_user(request.user)
@@ -57,14 +57,14 @@ def debtor_list(request):
     return TemplateResponse(request, "workspace/debtor_list.html", context)
 
 
-@login_required
+@back_office_required
 def strategy_list(request):
     """List the strategy versions of the user's creditors, newest first, marking the current."""
     groups = strategy_versions_by_creditor(visible_creditors(request.user))
     return TemplateResponse(request, "workspace/strategy_list.html", {"groups": groups})
 
 
-@login_required
+@back_office_required
 def strategy_detail(request, pk: int):
     """Show one strategy version: settings, segments, paths, challengers and its YAML."""
     version = strategy_version_get(visible_creditors(request.user), pk)
@@ -72,7 +72,7 @@ def strategy_detail(request, pk: int):
     return TemplateResponse(request, "workspace/strategy_detail.html", context)
 
 
-@login_required
+@back_office_required
 def case_list(request):
     """List the cases of the user's creditors, filtered by status and segment, 50 to a page."""
     creditors = visible_creditors(request.user)
@@ -110,7 +110,7 @@ class HoldForm(forms.Form):
     )
 
 
-@login_required
+@back_office_required
 @require_POST
 def case_hold(request, pk: int):
     """Pause a case until a date, for a reason; the daily run skips it until then."""
@@ -134,7 +134,7 @@ def case_hold(request, pk: int):
     return case_detail(request, pk, hold_form=form)
 
 
-@login_required
+@back_office_required
 @require_POST
 def case_hold_end(request, pk: int, hold_pk: int):
     """End a hold early; the case resumes when no other hold is active."""
@@ -152,7 +152,7 @@ def case_hold_end(request, pk: int, hold_pk: int):
     return redirect("workspace:case_detail", pk=case.pk)
 
 
-@login_required
+@back_office_required
 def case_detail(request, pk: int, hold_form=None):
     """Show one case: its header, active holds, 14-day letter and its whole timeline."""
     case = case_get(visible_creditors(request.user), pk)
@@ -168,7 +168,7 @@ def case_detail(request, pk: int, hold_form=None):
     return TemplateResponse(request, "workspace/case_detail.html", context)
 
 
-@login_required
+@back_office_required
 @require_POST
 def case_links_revoke(request, pk: int):
     """End every personal link of the case's debtor (a lost phone, a link in the wrong hands);

@@ -15,6 +15,7 @@ from vaarwater.payments.statement_models import (
 )
 from vaarwater.payments.statements.importing import statement_import
 from vaarwater.payments.statements.synthetic import CREDITOR_IBAN, Stmt, Tx, camt053
+from vaarwater.testing import login_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +49,7 @@ def worklist(creditor, other_creditor):
 
 
 def test_the_worklist_shows_only_the_users_creditors(client, english, creditor, worklist):
-    client.force_login(agent(creditor, "a"))
+    login_verified(client, agent(creditor, "a"))
     page = client.get("/statements/").content.decode()
     assert "Gever Energie" in page and "Gever Wonen" not in page
     assert 'href="/statements/" aria-current="page"' in page
@@ -59,7 +60,7 @@ def test_the_worklist_shows_only_the_users_creditors(client, english, creditor, 
 
 
 def test_another_creditors_entry_is_a_404(client, creditor, worklist):
-    client.force_login(agent(creditor, "a"))
+    login_verified(client, agent(creditor, "a"))
     theirs = worklist["theirs"]
     assert client.get(f"/statements/entries/{theirs.pk}/").status_code == 404
     other_debtor = Debtor.objects.get(external_id="200001")
@@ -80,7 +81,7 @@ def test_another_creditors_entry_is_a_404(client, creditor, worklist):
 
 
 def test_book_a_payment_on_a_customer_found_by_search(client, english, creditor, worklist):
-    client.force_login(agent(creditor, "a"))
+    login_verified(client, agent(creditor, "a"))
     mine = worklist["mine"]
     page = client.get(f"/statements/entries/{mine.pk}/?q=vries").content.decode()
     assert "100001" in page and "200001" not in page
@@ -97,7 +98,7 @@ def test_book_a_payment_on_a_customer_found_by_search(client, english, creditor,
 
 
 def test_ignore_needs_a_reason(client, english, creditor, worklist):
-    client.force_login(agent(creditor, "a"))
+    login_verified(client, agent(creditor, "a"))
     mine = worklist["mine"]
     client.post(f"/statements/entries/{mine.pk}/ignore/", {"reason": ""})
     mine.refresh_from_db()
@@ -109,12 +110,12 @@ def test_ignore_needs_a_reason(client, english, creditor, worklist):
 
 def test_an_administrator_assigns_an_unknown_account(client, english, creditor, worklist):
     waiting = Statement.objects.get(status=StatementStatus.UNKNOWN_ACCOUNT)
-    client.force_login(agent(creditor, "a"))
+    login_verified(client, agent(creditor, "a"))
     assert (
         client.post(f"/statements/{waiting.pk}/assign/", {"creditor": "ENERGIE"}).status_code == 404
     )
     admin = get_user_model().objects.create_superuser("root", password="pw-12345-abc")
-    client.force_login(admin)
+    login_verified(client, admin)
     page = client.get("/statements/").content.decode()
     assert UNKNOWN_IBAN in page
     response = client.post(

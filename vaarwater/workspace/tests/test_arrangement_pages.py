@@ -18,6 +18,7 @@ from vaarwater.arrangements.models import (
 from vaarwater.contact.models import Message
 from vaarwater.core.models import Event
 from vaarwater.strategy.tests.conftest import load_strategy, make_debtor  # noqa: F401
+from vaarwater.testing import login_verified
 from vaarwater.workspace.arrangement_views import add_months
 
 from .factories import agent_for, case_create, version_create
@@ -39,7 +40,7 @@ def case(creditor, make_debtor):
 
 @pytest.fixture
 def signed_in(client, agent):
-    client.force_login(agent)
+    login_verified(client, agent)
     return client
 
 
@@ -71,7 +72,7 @@ def test_the_page_needs_a_login(client, case):
 def test_another_creditors_case_is_a_404(client, case, other_creditor):
     """An agent of another creditor gets a 404 for reading and for every action; nothing is
     recorded."""
-    client.force_login(agent_for(other_creditor, "buur"))
+    login_verified(client, agent_for(other_creditor, "buur"))
     assert client.get(url(case)).status_code == 404
     for data in (
         ANSWERS,
@@ -396,7 +397,7 @@ def test_why_a_plan_does_not_fit_is_told_in_dutch_on_the_dutch_page(client, agen
     from django.conf import settings
     from django.utils import translation
 
-    client.force_login(agent)
+    login_verified(client, agent)
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "nl"
     first = timezone.localdate() + timedelta(days=10)
     with translation.override("nl"):

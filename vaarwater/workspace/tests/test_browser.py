@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 
 from vaarwater.ledger.models import CreditorMembership, Debtor
 from vaarwater.ledger.services import invoice_create, payment_book
+from vaarwater.testing import totp_code, totp_device
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -49,10 +50,12 @@ def test_agent_logs_in_and_sees_balances(live_server, page, creditor, tmp_path):
     )
     payment_book(debtor=debtor, external_id="P1", date=date(2026, 1, 20), amount_cents=23456)
 
+    device = totp_device(user)
     page.goto(live_server.url + "/")
     page.fill("#id_username", "agent")
     page.fill("#id_password", "pw-agent-123")
-    page.click("input[type=submit]")
+    page.fill("#id_code", totp_code(device))
+    page.click("#login-submit")
     page.wait_for_selector("table")
     assert page.locator("h1").inner_text() == "Debiteuren van Energie Noord BV"
     row = page.locator("tbody tr", has_text="Jan de Vries")

@@ -9,6 +9,7 @@ from django.utils import timezone
 from vaarwater.contact.models import CallTask, Message
 from vaarwater.ledger.models import Debtor
 from vaarwater.strategy.models import CaseStatus, CaseTransition, Hold, HoldKind, LegalNotice
+from vaarwater.testing import login_verified
 
 from .factories import agent_for, case_create, event_create, version_create
 
@@ -107,12 +108,12 @@ def test_login_required(client):
     for url in ("/cases/", "/cases/1/"):
         response = client.get(url)
         assert response.status_code == 302
-        assert "/admin/login/" in response["Location"]
+        assert "/login/" in response["Location"]
 
 
 def test_case_list_in_dutch(client, agent, case):
     """The list shows reference, debtor, status, segment, path, variant and steps, in Dutch."""
-    client.force_login(agent)
+    login_verified(client, agent)
     html = client.get("/cases/").content.decode()
     assert "<h1>Dossiers</h1>" in html
     assert f'href="/cases/{case.pk}/"' in html and case.reference in html
@@ -124,7 +125,7 @@ def test_case_list_in_dutch(client, agent, case):
 
 
 def test_case_list_in_english(client, agent, case):
-    client.force_login(agent)
+    login_verified(client, agent)
     english(client)
     html = client.get("/cases/").content.decode()
     assert "<h1>Cases</h1>" in html and "Next step" in html
@@ -140,7 +141,7 @@ def test_case_list_filters(client, agent, version, case):
         closed_on=timezone.localdate(),
         close_reason="paid",
     )
-    client.force_login(agent)
+    login_verified(client, agent)
     html = client.get("/cases/?status=closed").content.decode()
     assert closed.reference in html and case.reference not in html
     html = client.get("/cases/?segment=overig").content.decode()
@@ -154,7 +155,7 @@ def test_case_list_paginates(client, agent, version):
     """Fifty cases to a page; the next page keeps the filters."""
     for _ in range(51):
         case_create(version)
-    client.force_login(agent)
+    login_verified(client, agent)
     html = client.get("/cases/?status=open").content.decode()
     assert html.count('<td class="nowrap"><a href="/cases/') == 50
     assert "?status=open&amp;page=2" in html
@@ -165,7 +166,7 @@ def test_case_list_paginates(client, agent, version):
 def test_case_list_is_scoped(client, agent, case, other_creditor):
     """An agent sees only their creditor's cases, and asking for another creditor is a 404."""
     hidden = case_create(version_create(other_creditor), segment="geheim-segment")
-    client.force_login(agent)
+    login_verified(client, agent)
     html = client.get("/cases/").content.decode()
     assert f'href="/cases/{hidden.pk}/"' not in html and "geheim-segment" not in html
     assert client.get("/cases/?creditor=WONEN").status_code == 404
@@ -173,7 +174,7 @@ def test_case_list_is_scoped(client, agent, case, other_creditor):
 
 def test_case_detail_header_in_dutch(client, agent, case):
     """The header shows the case, its strategy, the active hold only and the 14-day letter."""
-    client.force_login(agent)
+    login_verified(client, agent)
     html = client.get(f"/cases/{case.pk}/").content.decode()
     assert f"Dossier {case.reference}: Jan de Vries" in html
     version = case.strategy_version
@@ -196,7 +197,7 @@ def test_case_detail_header_in_dutch(client, agent, case):
 
 def test_timeline_newest_first_within_the_case(client, agent, case):
     """Every event of the case, newest first with its reason; none from before or elsewhere."""
-    client.force_login(agent)
+    login_verified(client, agent)
     html = client.get(f"/cases/{case.pk}/").content.decode()
     timeline = html[html.index('id="timeline"') : html.index('id="transitions"')]
     # An open case shows what is dated after today too (days run ahead with run-day --date).
@@ -215,7 +216,7 @@ def test_timeline_newest_first_within_the_case(client, agent, case):
 
 
 def test_timeline_in_english(client, agent, case):
-    client.force_login(agent)
+    login_verified(client, agent)
     english(client)
     html = client.get(f"/cases/{case.pk}/").content.decode()
     assert f"Case {case.reference}: Jan de Vries" in html
@@ -228,7 +229,7 @@ def test_timeline_in_english(client, agent, case):
 def test_case_of_other_creditor_is_404(client, agent, other_creditor):
     """A case of another creditor is not found, even by its exact URL."""
     hidden = case_create(version_create(other_creditor))
-    client.force_login(agent)
+    login_verified(client, agent)
     assert client.get(f"/cases/{hidden.pk}/").status_code == 404
     assert client.get("/cases/999999/").status_code == 404
 
@@ -236,7 +237,7 @@ def test_case_of_other_creditor_is_404(client, agent, other_creditor):
 def test_debtor_list_links_to_case(client, agent, case, creditor):
     """The debtor list links a debtor to their case; a debtor without one has none."""
     Debtor.objects.create(creditor=creditor, external_id="D99", name="Zonder Zaak")
-    client.force_login(agent)
+    login_verified(client, agent)
     html = client.get("/").content.decode()
     assert f'<a href="/cases/{case.pk}/">{case.reference}</a>' in html
     row = html[html.index("Zonder Zaak") :]
@@ -247,7 +248,7 @@ def test_agent_puts_a_case_on_hold_and_ends_it(client, creditor):
     """A member places a hold with a reason and until-date; it shows, then ends by hand."""
     case = case_create(version_create(creditor))
     user = agent_for(creditor)
-    client.force_login(user)
+    login_verified(client, user)
     until = timezone.localdate() + timedelta(days=10)
     response = client.post(
         f"/cases/{case.pk}/hold/",
@@ -268,7 +269,7 @@ def test_agent_puts_a_case_on_hold_and_ends_it(client, creditor):
 
 def test_hold_form_errors_are_shown_and_other_creditors_get_404(client, creditor, other_creditor):
     case = case_create(version_create(creditor))
-    client.force_login(agent_for(creditor))
+    login_verified(client, agent_for(creditor))
     response = client.post(
         f"/cases/{case.pk}/hold/", {"kind": "dispute", "reason": "x", "until": "2000-01-01"}
     )

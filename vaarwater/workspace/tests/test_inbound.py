@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from vaarwater.ledger.models import ContactKind, ContactPoint, ContactSource, Debtor, Invoice
 from vaarwater.strategy.models import CaseStatus
+from vaarwater.testing import login_verified
 
 from .factories import agent_for, case_create, version_create
 
@@ -47,7 +48,7 @@ def setup(creditor, other_creditor):
 )
 def test_a_phone_number_as_the_caller_says_it_opens_the_case(client, creditor, setup, typed):
     mine, _ = setup
-    client.force_login(agent_for(creditor))
+    login_verified(client, agent_for(creditor))
     response = client.get("/inbound/", {"q": typed})
     assert response.status_code == 302
     assert response["Location"] == f"/cases/{mine.pk}/"
@@ -55,7 +56,7 @@ def test_a_phone_number_as_the_caller_says_it_opens_the_case(client, creditor, s
 
 def test_references_and_numbers_find_the_case(client, creditor, setup):
     mine, _ = setup
-    client.force_login(agent_for(creditor))
+    login_verified(client, agent_for(creditor))
     for typed in (mine.reference, mine.debtor.external_id, "f-2026-0042"):
         response = client.get("/inbound/", {"q": typed})
         assert response["Location"] == f"/cases/{mine.pk}/", typed
@@ -63,7 +64,7 @@ def test_references_and_numbers_find_the_case(client, creditor, setup):
 
 def test_a_wrong_check_digit_finds_nothing(client, creditor, setup):
     mine, _ = setup
-    client.force_login(agent_for(creditor))
+    login_verified(client, agent_for(creditor))
     digits, check = mine.reference.split("-")
     wrong = f"{digits}-{(int(check) + 1) % 10}"
     response = client.get("/inbound/", {"q": wrong})
@@ -73,7 +74,7 @@ def test_a_wrong_check_digit_finds_nothing(client, creditor, setup):
 
 def test_another_creditors_caller_is_never_found(client, creditor, other_creditor, setup):
     mine, theirs = setup
-    client.force_login(agent_for(other_creditor, username="other"))
+    login_verified(client, agent_for(other_creditor, username="other"))
     response = client.get("/inbound/", {"q": "0612345678"})
     assert response["Location"] == f"/cases/{theirs.pk}/"
     for typed in (mine.reference, mine.debtor.external_id, "F-2026-0042"):
@@ -86,7 +87,7 @@ def test_several_cases_are_listed_open_first(client, creditor, setup):
     mine.status, mine.closed_on, mine.close_reason = CaseStatus.CLOSED, mine.opened_on, "paid"
     mine.save(update_fields=["status", "closed_on", "close_reason"])
     newer = case_create(mine.strategy_version, debtor=mine.debtor)
-    client.force_login(agent_for(creditor))
+    login_verified(client, agent_for(creditor))
     response = client.get("/inbound/", {"q": "0612345678", "list": "1"})
     assert [case.pk for case in response.context["cases"]] == [newer.pk, mine.pk]
 

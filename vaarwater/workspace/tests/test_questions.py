@@ -8,6 +8,7 @@ from django.utils import timezone
 from vaarwater.contact.models import Message, MessageStatus
 from vaarwater.portal.models import ChatQuestion
 from vaarwater.strategy.tests.conftest import make_debtor  # noqa: F401
+from vaarwater.testing import login_verified
 
 from .factories import agent_for
 
@@ -69,7 +70,7 @@ def questions(creditor, other_creditor, make_debtor):  # noqa: F811
 def test_questions_are_counted_per_template_and_channel(client, creditor, questions):
     """Per template and channel: questions, answered, not answered, sent, per 100 sent and
     the top intents (by the FAQ's question); the unanswered list shows the latest."""
-    client.force_login(agent_for(creditor))
+    login_verified(client, agent_for(creditor))
     response = client.get("/questions/")
     assert response.status_code == 200
     rows = {(r["template"], r["channel"]): r for r in response.context["rows"]}
@@ -91,7 +92,7 @@ def test_questions_are_counted_per_template_and_channel(client, creditor, questi
 
 
 def test_a_longer_period_includes_older_questions(client, creditor, questions):
-    client.force_login(agent_for(creditor))
+    login_verified(client, agent_for(creditor))
     response = client.get("/questions/?days=365")
     letter = next(r for r in response.context["rows"] if r["template"] == "veertiendagenbrief")
     assert letter["questions"] == 5
@@ -102,7 +103,7 @@ def test_an_agent_of_another_creditor_sees_only_their_own(
 ):
     """Tenant scoping: another creditor's agent sees their own question only, and cannot ask
     for this creditor's page."""
-    client.force_login(agent_for(other_creditor, username="ander"))
+    login_verified(client, agent_for(other_creditor, username="ander"))
     response = client.get("/questions/")
     rows = response.context["rows"]
     assert [(r["template"], r["questions"]) for r in rows] == [("veertiendagenbrief", 1)]
@@ -115,7 +116,7 @@ def test_the_page_needs_a_login_and_escapes_the_questions(client, creditor, make
     assert client.get("/questions/").status_code == 302
     debtor = make_debtor()
     asked(debtor, "<script>alert(1)</script>")
-    client.force_login(agent_for(creditor))
+    login_verified(client, agent_for(creditor))
     text = client.get("/questions/").content.decode()
     assert "<script>alert(1)</script>" not in text and "&lt;script&gt;" in text
     assert 'href="/questions/"' in text and 'aria-current="page"' in text

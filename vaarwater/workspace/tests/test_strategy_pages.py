@@ -6,6 +6,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from vaarwater.testing import login_verified
+
 from .factories import SOURCE, agent_for, case_create, version_create
 
 pytestmark = pytest.mark.django_db
@@ -44,13 +46,13 @@ def test_login_required(client):
     for url in ("/strategies/", "/strategies/1/"):
         response = client.get(url)
         assert response.status_code == 302
-        assert "/admin/login/" in response["Location"]
+        assert "/login/" in response["Location"]
 
 
 def test_list_newest_first_marks_current_in_dutch(client, agent, versions):
     """Versions are listed newest first with their case counts; the one for today is current."""
     v1, v2, v3 = versions
-    client.force_login(agent)
+    login_verified(client, agent)
     html = client.get("/strategies/").content.decode()
     assert "<h1>Strategieën</h1>" in html
     assert "<h2" in html and "Energie Noord BV" in html
@@ -67,7 +69,7 @@ def test_list_newest_first_marks_current_in_dutch(client, agent, versions):
 
 def test_list_in_english(client, agent, versions):
     """With English chosen, the list's headings and marks are English."""
-    client.force_login(agent)
+    login_verified(client, agent)
     english(client)
     html = client.get("/strategies/").content.decode()
     assert "<h1>Strategies</h1>" in html
@@ -78,11 +80,11 @@ def test_list_in_english(client, agent, versions):
 def test_list_shows_only_own_creditor(client, agent, versions, other_creditor):
     """An agent never sees another creditor's versions; a superuser sees every creditor."""
     version_create(other_creditor, title="Wonen geheim")
-    client.force_login(agent)
+    login_verified(client, agent)
     html = client.get("/strategies/").content.decode()
     assert "Wonen geheim" not in html and "Woonstichting Zuid" not in html
     boss = get_user_model().objects.create_superuser("boss", password="pw-boss-123")
-    client.force_login(boss)
+    login_verified(client, boss)
     html = client.get("/strategies/").content.decode()
     assert "Wonen geheim" in html and "Energie standaard B" in html
 
@@ -90,7 +92,7 @@ def test_list_shows_only_own_creditor(client, agent, versions, other_creditor):
 def test_detail_renders_document_in_dutch(client, agent, versions):
     """One version shows settings, segments with readable conditions, steps, challengers, YAML."""
     v1, v2, _ = versions
-    client.force_login(agent)
+    login_verified(client, agent)
     html = client.get(f"/strategies/{v2.pk}/").content.decode()
     assert "Energie standaard B" in html and "huidige" in html
     # settings
@@ -124,7 +126,7 @@ def test_detail_renders_document_in_dutch(client, agent, versions):
 def test_detail_in_english(client, agent, versions):
     """With English chosen, the readable document is English."""
     _, v2, _ = versions
-    client.force_login(agent)
+    login_verified(client, agent)
     english(client)
     html = client.get(f"/strategies/{v2.pk}/").content.decode()
     assert "1 a day, 2 a week" in html
@@ -138,7 +140,7 @@ def test_detail_in_english(client, agent, versions):
 def test_detail_of_other_creditor_is_404(client, agent, other_creditor):
     """A version of another creditor is not found, even by its exact URL."""
     hidden = version_create(other_creditor)
-    client.force_login(agent)
+    login_verified(client, agent)
     assert client.get(f"/strategies/{hidden.pk}/").status_code == 404
     assert client.get("/strategies/999999/").status_code == 404
 
@@ -155,7 +157,7 @@ def test_detail_survives_unknown_keys(client, agent, creditor):
         "paths": {"p": [{"step": "teleport", "day": 1, "label": "Straal"}]},
     }
     version = version_create(creditor, document=document)
-    client.force_login(agent)
+    login_verified(client, agent)
     html = client.get(f"/strategies/{version.pk}/").content.decode()
     assert "toekomst_instelling" in html and "nieuw_feit: ja" in html
     assert "Teleport" in html and "Straal" in html

@@ -10,6 +10,7 @@ from vaarwater.contact.models import CallTask, CallTaskKind, CallTaskStatus
 from vaarwater.core.models import Event
 from vaarwater.ledger.models import CreditorMembership
 from vaarwater.strategy.tests.conftest import load_strategy, make_debtor  # noqa: F401
+from vaarwater.testing import login_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -44,10 +45,10 @@ def test_agents_see_their_creditors_requests_most_urgent_first(
     task(debtor, CallTaskKind.PROBLEM, 80, "p1")
     task(debtor, CallTaskKind.CALLBACK, 90, "c1")
     task(debtor, CallTaskKind.STRATEGY, 50, "s1")  # the strategy's calls are not requests
-    client.force_login(agent(creditor, "a"))
+    login_verified(client, agent(creditor, "a"))
     text = client.get("/tasks/").content.decode()
     assert text.index("reden c1") < text.index("reden p1") and "reden s1" not in text
-    client.force_login(agent(other_creditor, "b"))
+    login_verified(client, agent(other_creditor, "b"))
     text = client.get("/tasks/").content.decode()
     assert "reden c1" not in text
     assert client.get("/tasks/?creditor=ENERGIE").status_code == 404
@@ -61,9 +62,9 @@ def test_handling_a_request_needs_a_note_and_is_an_event(
 ):
     debtor = make_debtor(due=date.today())
     callback = task(debtor, CallTaskKind.CALLBACK, 90, "c1")
-    client.force_login(agent(other_creditor, "b"))
+    login_verified(client, agent(other_creditor, "b"))
     assert client.post(f"/tasks/{callback.pk}/done/", {"note": "x"}).status_code == 404
-    client.force_login(agent(creditor, "a"))
+    login_verified(client, agent(creditor, "a"))
     client.post(f"/tasks/{callback.pk}/done/", {"note": ""})
     callback.refresh_from_db()
     assert callback.status == CallTaskStatus.OPEN
@@ -92,10 +93,10 @@ def test_an_agent_ends_the_personal_links_of_a_case(
     daily_run(run_date=date.today())
     case = Case.objects.get(debtor=debtor)
     token = access_token_issue(creditor_id=creditor.pk, debtor_id=debtor.pk, case_id=case.pk)
-    client.force_login(agent(other_creditor, "b"))
+    login_verified(client, agent(other_creditor, "b"))
     url = f"/cases/{case.pk}/links/revoke/"
     assert client.post(url, {"reason": "x"}).status_code == 404
-    client.force_login(agent(creditor, "a"))
+    login_verified(client, agent(creditor, "a"))
     assert "1 persoonlijke link" in client.get(f"/cases/{case.pk}/").content.decode()
     client.post(url, {"reason": "  "})  # no reason: nothing ends
     assert client.get(f"/p/{token}/").status_code == 200

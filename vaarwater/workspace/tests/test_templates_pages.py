@@ -8,6 +8,7 @@ import pytest
 from vaarwater.contact.models import MessageTemplate
 from vaarwater.contact.rendering import CHANNELS, LANGUAGES, TEMPLATE_KEYS
 from vaarwater.core.models import Event
+from vaarwater.testing import login_verified
 
 from .factories import agent_for
 
@@ -30,11 +31,11 @@ def test_login_required(client):
     for url in ("/templates/", DETAIL):
         response = client.get(url)
         assert response.status_code == 302
-        assert "/admin/login/" in response["Location"]
+        assert "/login/" in response["Location"]
     response = client.post(DETAIL, {"body": "x", "action": "save"})
-    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    assert response.status_code == 302 and "/login/" in response["Location"]
     response = client.post(DETAIL + "restore/")
-    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    assert response.status_code == 302 and "/login/" in response["Location"]
     assert not MessageTemplate.objects.exists()
 
 
@@ -43,7 +44,7 @@ def test_list_shows_every_key_channel_and_language(client, agent, creditor):
     MessageTemplate.objects.create(
         creditor=creditor, key="herinnering", channel="sms", language="en", body="Hi {{ name }}"
     )
-    client.force_login(agent)
+    login_verified(client, agent)
     english(client)
     page = client.get("/templates/").content.decode()
     assert "<h1>Message templates</h1>" in page
@@ -59,7 +60,7 @@ def test_list_shows_every_key_channel_and_language(client, agent, creditor):
 def test_preview_of_the_14_day_letter(client, agent):
     """The page previews the letter for a sample customer with the legal wording and the exact
     costs, lists the variables, and offers the shipped text for editing."""
-    client.force_login(agent)
+    login_verified(client, agent)
     response = client.get(DETAIL)
     assert response.status_code == 200
     page = response.content.decode()
@@ -73,7 +74,7 @@ def test_preview_of_the_14_day_letter(client, agent):
 
 def test_sms_preview_counts_parts(client, agent):
     """An SMS preview shows the text and how many SMS parts it needs."""
-    client.force_login(agent)
+    login_verified(client, agent)
     english(client)
     page = html.unescape(client.get("/templates/herinnering/sms/en/").content.decode())
     assert "Energie Noord BV: Dear Jan de Vries, you still have to pay EUR 245.50." in page
@@ -83,7 +84,7 @@ def test_sms_preview_counts_parts(client, agent):
 
 def test_other_creditor_is_404(client, agent, other_creditor):
     """Another creditor's templates cannot be seen, saved or restored."""
-    client.force_login(agent)
+    login_verified(client, agent)
     assert client.get("/templates/?creditor=WONEN").status_code == 404
     assert client.get(DETAIL + "?creditor=WONEN").status_code == 404
     response = client.post(
@@ -101,7 +102,7 @@ def test_other_creditor_is_404(client, agent, other_creditor):
 
 def test_unknown_template_is_404(client, agent):
     """Only the listed keys, channels and languages have a page."""
-    client.force_login(agent)
+    login_verified(client, agent)
     assert client.get("/templates/bestaat-niet/sms/nl/").status_code == 404
     assert client.get("/templates/herinnering/fax/nl/").status_code == 404
     assert client.get("/templates/herinnering/sms/de/").status_code == 404
@@ -110,7 +111,7 @@ def test_unknown_template_is_404(client, agent):
 def test_save_and_restore_default(client, agent, creditor):
     """Saving stores the creditor's own text with an event and shows it in the preview;
     restoring deletes it and the shipped default shows again."""
-    client.force_login(agent)
+    login_verified(client, agent)
     english(client)
     url = "/templates/herinnering/email/nl/"
     response = client.post(
@@ -146,7 +147,7 @@ def test_save_and_restore_default(client, agent, creditor):
 
 def test_forbidden_tag_is_shown_next_to_the_field(client, agent):
     """A refused text is not stored; the reason is shown next to the text field."""
-    client.force_login(agent)
+    login_verified(client, agent)
     english(client)
     response = client.post(
         "/templates/herinnering/sms/nl/",
@@ -163,7 +164,7 @@ def test_forbidden_tag_is_shown_next_to_the_field(client, agent):
 
 def test_preview_draft_does_not_save(client, agent):
     """'Preview draft' renders the edited text for the sample customer without storing it."""
-    client.force_login(agent)
+    login_verified(client, agent)
     english(client)
     response = client.post(
         "/templates/herinnering/whatsapp/en/",

@@ -9,6 +9,7 @@ from vaarwater.contact.models import OptOut
 from vaarwater.ledger.models import ContactPoint
 from vaarwater.strategy.run import daily_run
 from vaarwater.strategy.tests.conftest import load_strategy, make_debtor  # noqa: F401
+from vaarwater.testing import login_verified
 
 from .factories import agent_for
 
@@ -33,7 +34,7 @@ def test_only_debtors_without_any_valid_channel_are_listed(
         creditor=creditor, debtor=opted, channel="email", source="t", since=timezone.now()
     )
     daily_run(run_date=due + timedelta(days=5))
-    client.force_login(agent_for(creditor))
+    login_verified(client, agent_for(creditor))
     page = client.get("/contact/unreachable/")
     assert page.status_code == 200
     names = {d.name for d in page.context["page"]}
@@ -66,7 +67,7 @@ def test_a_sent_message_shows_its_words_on_the_case_timeline(
     message.refresh_from_db()
     message_transition(message=message, to="sending", source="t", at=timezone.now())
     message_transition(message=message, to="sent", source="t", at=timezone.now())
-    client.force_login(agent_for(creditor))
+    login_verified(client, agent_for(creditor))
     page = client.get(f"/cases/{message.case_id}/").content.decode()
     timeline = page[page.index('id="timeline"') : page.index('id="transitions"')]
     assert "Beste klant, betaal € 100,00." in timeline
@@ -101,8 +102,8 @@ def test_a_letter_pdf_is_shown_to_its_own_creditor_only(
     folder = tmp_path / "letters" / "2026-11-24"
     folder.mkdir(parents=True)
     (folder / f"{letter.pk}.pdf").write_bytes(b"%PDF-1.7 test")
-    client.force_login(agent_for(creditor))
+    login_verified(client, agent_for(creditor))
     page = client.get(f"/messages/{letter.pk}/letter.pdf")
     assert page.status_code == 200 and page["Content-Type"] == "application/pdf"
-    client.force_login(agent_for(other_creditor, username="other"))
+    login_verified(client, agent_for(other_creditor, username="other"))
     assert client.get(f"/messages/{letter.pk}/letter.pdf").status_code == 404

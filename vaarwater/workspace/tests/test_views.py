@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 
 from vaarwater.ledger.models import CreditorMembership, Debtor
 from vaarwater.ledger.services import invoice_create, payment_book
+from vaarwater.testing import login_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -37,12 +38,12 @@ def test_login_required(client):
     """Anonymous visitors are sent to the login page."""
     response = client.get("/")
     assert response.status_code == 302
-    assert "/admin/login/" in response["Location"]
+    assert "/login/" in response["Location"]
 
 
 def test_lists_debtors_with_balances_in_dutch(client, agent, portfolio):
     """The page lists the creditor's debtors with their derived balance, in Dutch by default."""
-    client.force_login(agent)
+    login_verified(client, agent)
     response = client.get("/")
     html = response.content.decode()
     assert response.status_code == 200
@@ -54,7 +55,7 @@ def test_lists_debtors_with_balances_in_dutch(client, agent, portfolio):
 
 def test_english_on_request(client, agent, portfolio):
     """With English chosen, the page and the amounts are English."""
-    client.force_login(agent)
+    login_verified(client, agent)
     client.post("/i18n/setlang/", {"language": "en", "next": "/"})
     html = client.get("/").content.decode()
     assert "Debtors of Energie Noord BV" in html
@@ -63,7 +64,7 @@ def test_english_on_request(client, agent, portfolio):
 
 def test_other_creditors_debtors_are_invisible(client, agent, portfolio):
     """An agent sees only their own creditor's debtors, even when asking for another."""
-    client.force_login(agent)
+    login_verified(client, agent)
     assert "Piet Verborgen" not in client.get("/").content.decode()
     assert client.get("/?creditor=WONEN").status_code == 404
 
@@ -71,7 +72,7 @@ def test_other_creditors_debtors_are_invisible(client, agent, portfolio):
 def test_search(client, agent, portfolio, creditor):
     """Search by name or customer number narrows the list."""
     Debtor.objects.create(creditor=creditor, external_id="D2", name="Anna Bakker")
-    client.force_login(agent)
+    login_verified(client, agent)
     html = client.get("/?q=bakker").content.decode()
     assert "Anna Bakker" in html and "Jan de Vries" not in html
 
@@ -83,6 +84,6 @@ def test_admin_is_scoped(client, agent, portfolio):
     agent.is_staff = True
     agent.save()
     agent.user_permissions.add(Permission.objects.get(codename="view_debtor"))
-    client.force_login(agent)
+    login_verified(client, agent)
     html = client.get("/admin/ledger/debtor/").content.decode()
     assert "Jan de Vries" in html and "Piet Verborgen" not in html
