@@ -32,13 +32,9 @@ def totp_device(user, *, key: str | None = None):
 
 def totp_code(device, *, at: float | None = None) -> str:
     """The code an authenticator app shows now (or at ``at``) for the device."""
-    import time
+    from vaarwater.workspace.access import current_code
 
-    from django_otp.oath import TOTP
-
-    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
-    totp.time = time.time() if at is None else at
-    return f"{totp.token():0{device.digits}d}"
+    return current_code(device, at=at)
 
 
 def login_verified(client, user):

@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import include, path, reverse
+from django.urls import include, path
 from django.views.generic import RedirectView
 from django_otp.admin import OTPAdminSite
 
@@ -7,16 +7,13 @@ from django_otp.admin import OTPAdminSite
 admin.site.__class__ = OTPAdminSite
 
 
-class AdminLoginRedirect(RedirectView):
-    query_string = True
-
-    def get_redirect_url(self, *args, **kwargs):
-        return reverse("workspace:login")
-
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
-    path("admin/login/", AdminLoginRedirect.as_view()),
+    path(
+        "admin/login/",
+        RedirectView.as_view(pattern_name="workspace:login", query_string=True),
+    ),
     path("admin/", admin.site.urls),
     path("contact/", include("vaarwater.contact.urls")),
     path("", include("vaarwater.portal.urls")),

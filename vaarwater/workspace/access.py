@@ -65,4 +65,33 @@ def has_role(user, creditor, role: str) -> bool:
     return held is not None and held in Role.at_least(role)
 
 
-__all__ = ["REDIRECT_FIELD_NAME", "back_office_required", "has_role", "is_verified", "role_at"]
+def roles(request) -> dict:
+    """Template context: ``can_supervise`` shows the supervisor view in the menu."""
+    user = getattr(request, "user", None)
+    if not is_verified(user):
+        return {"can_supervise": False}
+    return {
+        "can_supervise": lambda: Creditor.objects.for_user(user, Role.SUPERVISOR).exists()
+    }
+
+
+def current_code(device, *, at: float | None = None) -> str:
+    """The code an authenticator app shows now (or at ``at``) for a TOTP device: for the demo
+    users (``vaarwater user code``) and the tests."""
+    import time
+
+    from django_otp.oath import TOTP
+
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time() if at is None else at
+    return f"{totp.token():0{device.digits}d}"
+
+
+__all__ = [
+    "REDIRECT_FIELD_NAME",
+    "back_office_required",
+    "current_code",
+    "has_role",
+    "is_verified",
+    "role_at",
+]

@@ -8,6 +8,7 @@ of an unknown account belong to no creditor yet, so only superusers see and assi
 
 from django import forms
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect
@@ -18,6 +19,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from vaarwater.core.events import Actor
+from vaarwater.ledger.models import Role
 from vaarwater.payments.statements.importing import StatementImportError, statement_assign
 from vaarwater.payments.statements.selectors import (
     debtor_of,
@@ -30,7 +32,7 @@ from vaarwater.payments.statements.selectors import (
 )
 from vaarwater.payments.statements.worklist import WorklistError, entry_assign, entry_ignore
 
-from .access import back_office_required
+from .access import back_office_required, has_role
 from .selectors import visible_creditors
 
 PAGE_SIZE = 50
@@ -51,6 +53,12 @@ class AssignForm(forms.Form):
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+
+
+def _must_supervise(user, creditor) -> None:
+    """Booking money by hand, or setting it aside, is for supervisors and administrators."""
+    if not has_role(user, creditor, Role.SUPERVISOR):
+        raise PermissionDenied
 
 
 def _worklist_url(entry) -> str:
@@ -90,6 +98,8 @@ def statement_entry(request, pk: int):
     entry = entry_for(visible_creditors(request.user), pk)
     if entry is None:
         raise Http404("no such entry")
+    if request.method == "POST":
+        _must_supervise(request.user, entry.creditor)
     form = AssignForm(request.POST or None)
     if request.method == "POST" and not form.is_valid():
         messages.error(request, _("Say why the payment is this customer's."))
@@ -131,6 +141,7 @@ def statement_entry_ignore(request, pk: int):
     entry = entry_for(visible_creditors(request.user), pk)
     if entry is None:
         raise Http404("no such entry")
+    _must_supervise(request.user, entry.creditor)
     form = IgnoreForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Say why the payment is ignored."))

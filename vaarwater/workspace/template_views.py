@@ -4,7 +4,7 @@ shipped default)."""
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -32,9 +32,9 @@ from vaarwater.contact.rendering import (
     template_overrides,
 )
 from vaarwater.core.events import Actor
-from vaarwater.ledger.models import Language
+from vaarwater.ledger.models import Language, Role
 
-from .access import back_office_required
+from .access import back_office_required, has_role
 from .selectors import visible_creditors
 
 LANGUAGE_NAMES = dict(Language.choices)
@@ -54,6 +54,12 @@ class TemplateForm(forms.Form):
         super().__init__(*args, **kwargs)
         if channel not in WITH_SUBJECT:
             del self.fields["subject"]
+
+
+def _must_administer(user, creditor) -> None:
+    """Changing what every customer reads is for the creditor's administrators."""
+    if not has_role(user, creditor, Role.ADMINISTRATOR):
+        raise PermissionDenied
 
 
 def _creditor(request, creditors):
@@ -156,6 +162,7 @@ def template_detail(request, key: str, channel: str, language: str):
                         body=body.replace("\r\n", "\n"),
                     )
                 else:
+                    _must_administer(request.user, creditor)
                     message_template_save(
                         creditor=creditor,
                         key=key,
@@ -200,6 +207,7 @@ def template_restore(request, key: str, channel: str, language: str):
     creditor = _creditor(request, visible_creditors(request.user))
     if creditor is None:
         raise Http404("no creditor")
+    _must_administer(request.user, creditor)
     restored = message_template_restore(
         creditor=creditor,
         key=key,

@@ -23,9 +23,10 @@ OTHER_IBAN = "NL56AGDH9619008421"
 UNKNOWN_IBAN = "NL86INGB0002445588"
 
 
-def agent(creditor, name):
+def agent(creditor, name, role="supervisor"):
+    """Booking from the worklist is for supervisors (and administrators)."""
     user = get_user_model().objects.create_user(name, password="pw-12345-abc")
-    CreditorMembership.objects.create(user=user, creditor=creditor)
+    CreditorMembership.objects.create(user=user, creditor=creditor, role=role)
     return user
 
 
@@ -130,3 +131,17 @@ def test_an_administrator_assigns_an_unknown_account(client, english, creditor, 
 def test_login_is_required(client, worklist):
     response = client.get("/statements/")
     assert response.status_code == 302 and "login" in response["Location"]
+
+
+def test_an_agent_may_look_but_not_book(client, creditor, worklist):
+    """The worklist is open to agents; booking or setting aside a payment is not (403)."""
+    login_verified(client, agent(creditor, "a", role="agent"))
+    mine = worklist["mine"]
+    assert client.get("/statements/").status_code == 200
+    assert client.get(f"/statements/entries/{mine.pk}/").status_code == 200
+    response = client.post(f"/statements/entries/{mine.pk}/ignore/", {"reason": "rente"})
+    assert response.status_code == 403
+    response = client.post(f"/statements/entries/{mine.pk}/", {"debtor": "100001", "reason": "x"})
+    assert response.status_code == 403
+    mine.refresh_from_db()
+    assert mine.status == EntryStatus.UNMATCHED

@@ -127,9 +127,10 @@ DOCUMENT = {
 SOURCE = "strategy: energie-standaard\ntitle: Energie standaard\n# bron-yaml-markering\n"
 
 
-def agent_for(creditor, username="agent"):
+def agent_for(creditor, username="agent", role="agent"):
+    """A back-office user with ``role`` (agent, supervisor, administrator) at ``creditor``."""
     user = get_user_model().objects.create_user(username, password="pw-agent-123")
-    CreditorMembership.objects.create(user=user, creditor=creditor)
+    CreditorMembership.objects.create(user=user, creditor=creditor, role=role)
     return user
 
 

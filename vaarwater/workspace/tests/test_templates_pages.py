@@ -19,7 +19,8 @@ DETAIL = "/templates/veertiendagenbrief/letter/nl/"
 
 @pytest.fixture
 def agent(creditor):
-    return agent_for(creditor)
+    """Changing templates is for the creditor's administrators."""
+    return agent_for(creditor, role="administrator")
 
 
 def english(client):
@@ -175,3 +176,13 @@ def test_preview_draft_does_not_save(client, agent):
     assert "Preview of your draft (not saved)" in page
     assert "Hi Jan de Vries, see http" in page
     assert not MessageTemplate.objects.exists()
+
+
+def test_an_agent_cannot_change_templates(client, creditor):
+    """Agents read the templates; saving or restoring one is for administrators (403)."""
+    login_verified(client, agent_for(creditor, "gewoon"))
+    url = DETAIL
+    assert client.get(url).status_code == 200
+    response = client.post(url, {"subject": "x", "body": "y", "action": "save"})
+    assert response.status_code == 403
+    assert client.post(url + "restore/").status_code == 403

@@ -16,9 +16,10 @@ from vaarwater.ledger.services import creditor_create
 
 DEMO_CREDITOR = "DEMO-ENERGIE"
 DEMO_PASSWORD = "vaarwater-demo"  # noqa: S105 - printed on purpose; demo data only
-DEMO_USERS = (
-    ("beheer", True, "administrator: every creditor, every admin page"),
-    ("medewerker", False, f"agent of {DEMO_CREDITOR} only"),
+DEMO_USERS = (  # username, superuser, role at the demo creditor, what
+    ("beheer", True, "", "administrator: every creditor, every admin page"),
+    ("teamleider", False, "supervisor", f"supervisor of {DEMO_CREDITOR}: the supervisor view"),
+    ("medewerker", False, "agent", f"agent of {DEMO_CREDITOR} only: the call queue"),
 )
 
 
@@ -159,18 +160,31 @@ class Command(BaseCommand):
     @transaction.atomic
     def _users(self, creditor):
         User = get_user_model()
-        self.stdout.write(f"\nDemo logins (password for both: {DEMO_PASSWORD}):")
-        for username, superuser, what in DEMO_USERS:
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        from vaarwater.workspace.management.commands.user import DEMO_DEVICE
+
+        self.stdout.write(f"\nDemo logins (password for each: {DEMO_PASSWORD}):")
+        for username, superuser, role, what in DEMO_USERS:
             user, _ = User.objects.get_or_create(username=username)
             user.is_staff = True
             user.is_superuser = superuser
             user.set_password(DEMO_PASSWORD)
             user.save()
             if not superuser:
-                CreditorMembership.objects.get_or_create(user=user, creditor=creditor)
+                CreditorMembership.objects.update_or_create(
+                    user=user, creditor=creditor, defaults={"role": role}
+                )
                 self._grant_view(user)
+            TOTPDevice.objects.get_or_create(
+                user=user, name=DEMO_DEVICE, defaults={"confirmed": True}
+            )
             self.stdout.write(f"  {username:<12} {what}")
-        self.stdout.write("\nOpen http://127.0.0.1:8000/ and log in.")
+        self.stdout.write(
+            "\nOpen http://127.0.0.1:8000/ and log in. The login also asks for the code of an "
+            "authenticator app; for the demo users, `.venv/bin/vaarwater user code medewerker` "
+            "prints it (or set up an app with `.venv/bin/vaarwater user totp medewerker`)."
+        )
 
     def _grant_view(self, user):
         from django.contrib.auth.models import Permission
