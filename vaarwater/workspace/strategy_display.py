@@ -60,6 +60,7 @@ SETTINGS = {
     "interest_kind": gettext_lazy("Statutory interest"),
     "best_channel_order": gettext_lazy("Channel order for “best channel”"),
     "handover_min_balance": gettext_lazy("Minimum balance for a hand-over"),
+    "calls": gettext_lazy("Call attempts"),
 }
 # Condition facts that come as a _min/_max pair, with how to show their values.
 RANGES = {
@@ -118,6 +119,15 @@ def setting_rows(settings: dict) -> list[tuple[str, str]]:
             text = str(INTEREST_KINDS.get(value, value))
         elif key == "best_channel_order":
             text = _channels(value or [])
+        elif key == "calls" and isinstance(value, dict):
+            text = _(
+                "at most %(week)s a week per customer, at least %(hours)s hours apart, "
+                "at most %(max)s per call task"
+            ) % {
+                "week": value.get("max_attempts_per_week", "?"),
+                "hours": value.get("min_hours_between", "?"),
+                "max": value.get("max_attempts", "?"),
+            }
         elif key in MONEY_KEYS and isinstance(value, int):
             text = _eur(value)
         else:

@@ -1,7 +1,9 @@
 """Build strategy-engine rows for the workspace tests straight through the ORM."""
 
+import hashlib
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from uuid import uuid4
 
 from django.contrib.auth import get_user_model
 from django.db.models import Max
@@ -148,7 +150,9 @@ def version_create(creditor, *, number=None, valid_from=date(2026, 1, 1), **over
         "document": DOCUMENT,
         "source_text": SOURCE,
         "source_name": "strategie.yaml",
-        "sha256": "ab" * 32,
+        # Parsed strategies are cached by (id, hash): a unique hash per version, so a reused
+        # id after a test's rollback never returns an earlier test's settings.
+        "sha256": hashlib.sha256(f"{creditor.pk}-{number}-{uuid4()}".encode()).hexdigest(),
         "loaded_by": "beheerder",
     }
     fields.update(over)
