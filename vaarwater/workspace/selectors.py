@@ -10,8 +10,6 @@ from vaarwater.contact.models import CallTask, Message
 from vaarwater.ledger.models import Creditor
 from vaarwater.strategy.models import Case, LegalNotice, StrategyVersion
 
-from .timeline import case_timeline
-
 
 def visible_creditors(user) -> QuerySet[Creditor]:
     """The creditors a back-office user may see: all for superusers, else their memberships."""
@@ -92,21 +90,11 @@ def case_get(creditors, pk: int) -> Case:
 
 
 def case_file(case: Case) -> dict:
-    """Everything the case page shows besides the case itself."""
-    events = list(case_timeline(case))
-    sent = {
-        m.pk: m
-        for m in Message.objects.filter(
-            pk__in=[e.subject_id for e in events if e.subject_type == "contact.message"],
-            creditor_id=case.creditor_id,
-        )
-    }
-    for event in events:  # a sent message shows its words on the timeline
-        event.message = sent.get(event.subject_id) if event.verb == "message.sent" else None
+    """What the case page shows besides the case itself and its customer view (the timeline,
+    contact points, household and risk come from ``customer.customer_view``)."""
     return {
         "holds": list(case.holds.filter(released_on__isnull=True).order_by("until", "id")),
         "notice": LegalNotice.objects.filter(case=case).first(),
-        "events": events,
         "transitions": list(case.transitions.order_by("-on_date", "-id")),
         "messages": list(
             Message.objects.filter(case=case)

@@ -44,3 +44,20 @@ def transition_code(code):
 def channel(code):
     """A channel code (email, sms, …, best) as its translated label."""
     return CHANNELS.get(code, code)
+
+
+@register.inclusion_tag("workspace/_customer_view.html", takes_context=True)
+def customer_view(context, case, part=""):
+    """``{% customer_view case %}``: the customer view of a case; ``part`` "summary" or
+    "timeline" renders one half. The request's ``?show=`` and ``?scope=`` filter the timeline.
+    Worked out once per page, however many parts it shows."""
+    from ..customer import customer_view as build
+
+    request = context.get("request")
+    query = request.GET if request is not None else {}
+    show, scope = query.get("show", "all"), query.get("scope", "case")
+    key = ("customer_view", case.pk, show, scope)
+    cache = context.render_context
+    if key not in cache:
+        cache[key] = build(case, show=show, scope=scope)
+    return {**cache[key], "part": part, "request": request}
