@@ -70,9 +70,7 @@ def roles(request) -> dict:
     user = getattr(request, "user", None)
     if not is_verified(user):
         return {"can_supervise": False}
-    return {
-        "can_supervise": lambda: Creditor.objects.for_user(user, Role.SUPERVISOR).exists()
-    }
+    return {"can_supervise": lambda: Creditor.objects.for_user(user, Role.SUPERVISOR).exists()}
 
 
 def current_code(device, *, at: float | None = None) -> str:

@@ -59,9 +59,7 @@ class CallAttempt(models.Model):
     ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
     band = models.CharField(_("time of day"), max_length=16, blank=True)
     phone = models.CharField(_("number called"), max_length=32, blank=True)
-    outcome = models.CharField(
-        _("outcome"), max_length=16, choices=CallOutcome.choices, blank=True
-    )
+    outcome = models.CharField(_("outcome"), max_length=16, choices=CallOutcome.choices, blank=True)
     root_cause = models.CharField(
         _("root cause"), max_length=32, choices=RootCause.choices, blank=True
     )
