@@ -144,3 +144,12 @@ def english(client):
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     with translation.override("en"):
         yield
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    """pytest-django's admin client, past the second factor the admin asks for (django-otp)."""
+    from vaarwater.testing import login_verified
+
+    login_verified(client, admin_user)
+    return client

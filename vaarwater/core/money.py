@@ -96,7 +96,11 @@ def parse_amount(raw: str, *, decimal_comma: bool | None = None) -> int:
         raise ValueError("not a number") from None
     if not value.is_finite():
         raise ValueError("not a number")
-    if value != value.quantize(CENT):
+    try:
+        cents = value.quantize(CENT)
+    except InvalidOperation:  # more digits than the decimal context holds (28)
+        raise ValueError("not a number") from None
+    if value != cents:
         raise ValueError("more than two decimals")
     return int(value * 100)
 

@@ -13,7 +13,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from vaarwater.contact.models import CallTask
-from vaarwater.ledger.models import Creditor, Role
+from vaarwater.ledger.models import Creditor, CreditorMembership, Role
 
 from .access import back_office_required
 from .supervision import (
@@ -25,6 +25,9 @@ from .supervision import (
     tasks_reassign,
     tasks_reassign_all,
 )
+
+# The most digits of a database id a form may name (a 64-bit integer has 19).
+ID_DIGITS = 18
 
 
 def supervised_creditors(user):
@@ -63,16 +66,20 @@ def supervisor(request):
 
 
 def _user_or_pool(creditor, raw: str):
-    """The user a form names by id (``""``: nobody, the pool); a user who is not a member is
-    refused by the service with a message, an id of nobody at all likewise."""
+    """The user a form names by id (``""``: nobody, the pool): a member of the creditor, or a
+    user with work of the creditor (a superuser's own callback). Any other id, also one of
+    another creditor's user, gets the same message as an id of nobody, so a supervisor learns
+    no names of other creditors' people; an inactive member is refused by the service."""
     raw = (raw or "").strip()
     if not raw:
         return None
-    try:
-        pk = int(raw)
-    except ValueError as exc:
-        raise ReassignError(_("Choose an agent from the list."), field="to_user") from exc
-    user = get_user_model().objects.filter(pk=pk).first()
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > ID_DIGITS:
+        raise ReassignError(_("Choose an agent from the list."), field="to_user")
+    pk = int(raw)
+    known = CreditorMembership.objects.filter(creditor=creditor, user_id=pk).exists() or (
+        CallTask.objects.filter(creditor=creditor, assigned_to_id=pk).exists()
+    )
+    user = get_user_model().objects.filter(pk=pk).first() if known else None
     if user is None:
         raise ReassignError(_("Choose an agent from the list."), field="to_user")
     return user
@@ -81,10 +88,10 @@ def _user_or_pool(creditor, raw: str):
 def _task_ids(creditor, raw: list[str]) -> list[int]:
     """The posted task ids; any that is not an id of this creditor's tasks is a 404, so a
     supervisor learns nothing about another creditor's tasks."""
-    try:
-        ids = sorted({int(value) for value in raw})
-    except ValueError as exc:
-        raise Http404("no such task") from exc
+    values = [value.strip() for value in raw]
+    if not all(v.isascii() and v.isdigit() and len(v) <= ID_DIGITS for v in values):
+        raise Http404("no such task")  # also an id too large for the database: no 500
+    ids = sorted({int(value) for value in values})
     if CallTask.objects.filter(creditor=creditor, pk__in=ids).count() != len(ids):
         raise Http404("no such task")
     return ids

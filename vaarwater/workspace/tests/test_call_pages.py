@@ -270,3 +270,23 @@ def test_back_to_the_queue_without_calling(signed_in, attempt):
     # Given back once; a second press changes nothing.
     assert signed_in.post(f"/calls/{attempt.pk}/release/").status_code == 302
     assert Event.objects.filter(verb="call.released", subject_id=attempt.pk).count() == 1
+
+
+@pytest.mark.parametrize("typed", ["9" * 400, "1" * 30 + ",00"])
+def test_an_amount_too_long_to_read_is_a_form_error_not_a_500(signed_in, attempt, finished, typed):
+    """Review of issue 7: a number with more digits than ``Decimal`` holds was a server error
+    in the promise and the payment link forms; now it is the field's "enter an amount" error."""
+    response = signed_in.post(
+        page(attempt) + "outcome/",
+        {"outcome": "right_party", "promise_amount": typed, "promise_due_on": due_in(5)},
+    )
+    assert response.status_code == 200
+    assert 'id="id_promise_amount-error"' in response.content.decode()
+    response = signed_in.post(
+        page(attempt) + "link/", {"link-amount": typed, "link-channel": "sms"}
+    )
+    assert response.status_code == 200
+    assert 'id="id_link-amount-error"' in response.content.decode()
+    attempt.refresh_from_db()
+    assert attempt.ended_at is None and not Promise.objects.exists()
+    assert not PaymentLink.objects.exists() and not finished

@@ -454,3 +454,26 @@ def test_the_service_refuses_other_creditors(creditor, other_creditor, world):
     assert error.value.field == "from_user"
     assert CallTask.objects.get(pk=world.b_task.pk).assigned_to == world.b_agent
     assert not Event.objects.filter(verb="call_task.reassigned").exists()
+
+
+def test_reassigning_tells_no_names_of_another_creditors_people(client, world):
+    """Review of issue 7: B's user id as the agent to give work to, or whose work moves, is
+    refused with the message an unknown id gets, never B's user's name."""
+    login_verified(client, world.sup)
+    for field in ("to_user", "from_user"):
+        post = {"to_user": world.carla.pk, "reason": "x", field: world.b_agent.pk}
+        if field == "to_user":
+            post["tasks"] = [world.t1.pk]
+        response = reassign(client, **post)
+        assert response.status_code == 302
+        page = client.get(response["Location"]).content.decode()
+        assert "Bas Bel" not in page and "bagent" not in page
+    assert not Event.objects.filter(verb="call_task.reassigned").exists()
+
+
+@pytest.mark.parametrize("raw", ["99999999999999999999999", "-1", "1e3", " ", "²"])
+def test_an_odd_task_id_is_a_404_not_a_500(client, world, raw):
+    """Review of issue 7: a task id the database cannot hold was a server error."""
+    login_verified(client, world.sup)
+    response = reassign(client, tasks=[raw], to_user="", reason="x")
+    assert response.status_code == 404
