@@ -136,6 +136,7 @@ WAIT_WORDS = {
     "no_phone": gettext_lazy("no valid phone number"),
     "exhausted": gettext_lazy("all attempts used"),
     "released": gettext_lazy("you gave it back to the queue a moment ago"),
+    "paid": gettext_lazy("nothing owed any more"),
 }
 # Holds that stop the strategy's calls; DECEASED stops every call.
 STRATEGY_HOLDS = {
@@ -720,6 +721,11 @@ def _build(user, *, now: datetime, creditor=None) -> tuple[list[QueueItem], Coun
         else:
             settings = by_creditor[task.creditor_id]
         wait = _why_not_now(task, facts, settings, now)
+        if not wait and task.kind == CallTaskKind.STRATEGY:
+            # A collection call for someone who owes nothing is not made; what a customer
+            # asked for in the portal (a question, a problem, a callback) still is.
+            if facts.balances[task.debtor_id].balance <= 0:
+                wait = "paid"
         if wait:
             skipped[wait] += 1
             continue

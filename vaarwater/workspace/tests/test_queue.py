@@ -708,3 +708,24 @@ def test_the_reasons_explain_the_place(
         "attempt 1 of 6",
         "called 1 time in the last 7 days",
     ]
+
+
+def test_nobody_is_chased_who_owes_nothing(
+    creditor,
+    version,
+    agent,
+    make_debtor,  # noqa: F811
+):
+    """A strategy call for a customer who has paid everything is not offered; a question the
+    same customer asked in the portal still is."""
+    from datetime import date
+
+    from vaarwater.ledger.services import payment_book
+
+    paid = make_debtor(amount=10000)
+    payment_book(debtor=paid, external_id="P-ALL", date=date(2026, 11, 20), amount_cents=10000)
+    task_make(paid, case=case_create(version, debtor=paid))
+    assert order(agent) == []
+    assert queue_overview(agent, now=TUESDAY_10).waiting == {"paid": 1}
+    question = task_make(paid, kind=CallTaskKind.CHAT)
+    assert order(agent) == [question.pk]
