@@ -509,7 +509,7 @@ def test_a_payment_link_to_an_unreachable_channel_is_refused(attempt, agent, cas
         calls.payment_link_during_call(
             attempt=attempt, agent=agent, amount_cents=5000, channel="sms"
         )
-    assert refused.value.field == "channel" and "opted out" in refused.value.message
+    assert refused.value.field == "channel" and "afgemeld" in refused.value.message
     with pytest.raises(calls.CallError):
         calls.payment_link_during_call(
             attempt=attempt, agent=agent, amount_cents=5000, channel="letter"
