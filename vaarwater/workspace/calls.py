@@ -441,13 +441,7 @@ def call_outcome_record(
     actor = Actor.for_user(agent)
     with transaction.atomic():
         task = CallTask.objects.select_for_update().get(pk=attempt.task_id)
-        attempt = (
-            CallAttempt.objects.select_for_update(of=("self",))
-            .select_related("creditor", "debtor", "case")
-            .get(pk=attempt.pk)
-        )
-        if not may_record(agent, attempt):
-            raise CallNotYours(_("This is another agent's call."))
+        attempt = _attempt_locked(attempt, agent)
         if attempt.ended_at is not None:
             raise CallError(_("The outcome of this call is recorded already."))
         wrong = outcome == CallOutcome.WRONG_NUMBER
@@ -587,6 +581,18 @@ def call_outcome_record(
     return attempt
 
 
+def _attempt_locked(attempt: CallAttempt, agent) -> CallAttempt:
+    """The attempt, locked for the rest of the transaction, when ``agent`` may record for it."""
+    attempt = (
+        CallAttempt.objects.select_for_update(of=("self",))
+        .select_related("creditor", "debtor", "case")
+        .get(pk=attempt.pk)
+    )
+    if not may_record(agent, attempt):
+        raise CallNotYours(_("This is another agent's call."))
+    return attempt
+
+
 def _dispute_hold(attempt: CallAttempt, *, note: str, actor: Actor, today) -> None:
     """A customer who disputes the bill on the phone is not chased meanwhile: the case pauses
     as when the dispute is reported in the portal (``portal.problem_holds.dispute`` days; 0
@@ -627,13 +633,7 @@ def payment_link_during_call(*, attempt: CallAttempt, agent, amount_cents: int, 
         raise CallError(_("Choose text message, WhatsApp or email."), field="channel")
     actor = Actor.for_user(agent)
     with transaction.atomic():
-        attempt = (
-            CallAttempt.objects.select_for_update(of=("self",))
-            .select_related("creditor", "debtor", "case")
-            .get(pk=attempt.pk)
-        )
-        if not may_record(agent, attempt):
-            raise CallNotYours(_("This is another agent's call."))
+        attempt = _attempt_locked(attempt, agent)
         if attempt.ended_at is not None:
             raise CallError(_("This call has ended; send a link from a new call."))
         why_not = link_channels(attempt.debtor)[channel]
