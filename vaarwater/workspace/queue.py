@@ -65,7 +65,7 @@ from datetime import date, datetime, time, timedelta
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import Case as Switch
-from django.db.models import Count, F, IntegerField, Max, Q, Value, When
+from django.db.models import Count, Exists, F, IntegerField, Max, OuterRef, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy, ngettext, override
 from django.utils.translation import gettext as _
@@ -491,7 +491,24 @@ def _free(now: datetime) -> Q:
     return Q(claimed_by__isnull=True) | Q(claimed_at__isnull=True) | Q(claimed_at__lt=_lapsed(now))
 
 
+def _held(kinds, today: date) -> Exists:
+    """The task's case has an active hold of one of ``kinds``."""
+    return Exists(
+        Hold.objects.filter(
+            case_id=OuterRef("case_id"),
+            kind__in=kinds,
+            released_on__isnull=True,
+            starts_on__lte=today,
+            until__gte=today,
+        )
+    )
+
+
 def _candidates(user, creditor_ids, now: datetime):
+    """The open tasks that may be callable now, best first by kind, priority and window. What
+    SQL can rule out is ruled out here (claims, assignments, spacing, closed cases, holds that
+    stop the call), so that blocked tasks never crowd callable ones out of the candidates."""
+    today = timezone.localdate(now)
     return (
         CallTask.objects.filter(
             creditor_id__in=creditor_ids, status=CallTaskStatus.OPEN, window_start__lte=now
@@ -500,6 +517,8 @@ def _candidates(user, creditor_ids, now: datetime):
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
         .filter(_free(now))
         .exclude(case__status=CaseStatus.CLOSED)
+        .exclude(_held(ALL_CALLS_HOLDS, today))
+        .exclude(Q(kind=CallTaskKind.STRATEGY) & _held(STRATEGY_HOLDS, today))
         .annotate(
             first=Switch(
                 When(~Q(kind=CallTaskKind.STRATEGY) | Q(assigned_to=user), then=Value(0)),
@@ -721,11 +740,11 @@ def _build(user, *, now: datetime, creditor=None) -> tuple[list[QueueItem], Coun
         else:
             settings = by_creditor[task.creditor_id]
         wait = _why_not_now(task, facts, settings, now)
-        if not wait and task.kind == CallTaskKind.STRATEGY:
-            # A collection call for someone who owes nothing is not made; what a customer
-            # asked for in the portal (a question, a problem, a callback) still is.
-            if facts.balances[task.debtor_id].balance <= 0:
-                wait = "paid"
+        # A collection call for someone who owes nothing is not made; what a customer asked
+        # for in the portal (a question, a problem, a callback) still is.
+        owes_nothing = facts.balances[task.debtor_id].balance <= 0
+        if not wait and task.kind == CallTaskKind.STRATEGY and owes_nothing:
+            wait = "paid"
         if wait:
             skipped[wait] += 1
             continue
@@ -804,6 +823,7 @@ def queue_overview(user, *, now: datetime | None = None, creditor=None) -> Queue
     items, skipped = _build(user, now=now, creditor=creditor)
     creditor_ids = _visible_creditor_ids(user, creditor)
     lapsed = _lapsed(now)
+    today = timezone.localdate(now)
     counts = CallTask.objects.filter(
         creditor_id__in=creditor_ids, status=CallTaskStatus.OPEN
     ).aggregate(
@@ -815,6 +835,16 @@ def queue_overview(user, *, now: datetime | None = None, creditor=None) -> Queue
             & ~Q(claimed_by=user),
         ),
         assigned=Count("pk", filter=Q(assigned_to__isnull=False) & ~Q(assigned_to=user)),
+        # Paused cases never reach the candidates (see _candidates); counted here.
+        hold=Count(
+            "pk",
+            filter=Q(window_start__lte=now)
+            & ~Q(case__status=CaseStatus.CLOSED)
+            & (
+                Q(_held(ALL_CALLS_HOLDS, today))
+                | (Q(kind=CallTaskKind.STRATEGY) & Q(_held(STRATEGY_HOLDS, today)))
+            ),
+        ),
     )
     waiting = Counter({code: n for code, n in counts.items() if n})
     waiting.update(skipped)

@@ -729,3 +729,30 @@ def test_nobody_is_chased_who_owes_nothing(
     assert queue_overview(agent, now=TUESDAY_10).waiting == {"paid": 1}
     question = task_make(paid, kind=CallTaskKind.CHAT)
     assert order(agent) == [question.pk]
+
+
+def test_paused_cases_never_crowd_callable_ones_out(
+    creditor,
+    version,
+    agent,
+    make_debtor,  # noqa: F811
+    monkeypatch,
+):
+    """Only the best CANDIDATES tasks are scored; tasks of paused cases are left out before
+    that cut, so a callable task further down is still offered."""
+    from vaarwater.workspace import queue as queue_module
+
+    monkeypatch.setattr(queue_module, "CANDIDATES", 2)
+    for _ in range(3):
+        debtor = make_debtor()
+        held = case_create(version, debtor=debtor, status=CaseStatus.HELD)
+        Hold.objects.create(
+            case=held, kind=HoldKind.DEBT_HELP, reason="schuldhulp", starts_on=TODAY, until=TODAY
+        )
+        task_make(debtor, case=held, priority=90)
+    callable_debtor = make_debtor()
+    callable_task = task_make(
+        callable_debtor, case=case_create(version, debtor=callable_debtor), priority=10
+    )
+    assert order(agent) == [callable_task.pk]
+    assert queue_overview(agent, now=TUESDAY_10).waiting == {"hold": 3}
