@@ -442,7 +442,7 @@ def tasks_reassign(
     moved = 0
     with transaction.atomic():
         rows = list(
-            CallTask.objects.select_for_update()
+            CallTask.objects.select_for_update(of=("self",))
             .filter(creditor=creditor, pk__in=ids)
             .select_related("assigned_to")
             .order_by("pk")
