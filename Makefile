@@ -47,6 +47,7 @@ bench: install
 	$(BIN)/python -m bench.import_bench
 	$(BIN)/python -m bench.run_bench
 	$(BIN)/python -m bench.statement_bench
+	$(BIN)/python -m bench.queue_bench
 
 bench-run: install
 	$(BIN)/python -m bench.run_bench
