@@ -33,23 +33,20 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import sys
 import time
 from collections import Counter
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from . import harness
 from .import_bench import log
-from .statement_bench import _commit, _pg_admin, _pg_version
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = harness.ROOT
 CREDITOR = "BENCHQ"
 DEFAULT_PG_URL = "postgres://postgres@127.0.0.1:5432/vaarwater_bench_queue"
-BENCH_DB_PREFIX = "vaarwater_bench"
 SEED = 20261124
 TZ = ZoneInfo("Europe/Amsterdam")
 # A Tuesday morning: an allowed moment for calls (contact hours, no Sunday or holiday).
@@ -451,51 +448,20 @@ def child(opts) -> dict:
 
 
 def run_database(name: str, opts) -> dict:
-    work = opts.var_dir / "queue"
-    work.mkdir(parents=True, exist_ok=True)
-    db_path = work / "bench.sqlite3"
-    if name == "sqlite":
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(f"{db_path}{suffix}").unlink(missing_ok=True)
-        url = f"sqlite:///{db_path}"
-    else:
-        db = urlsplit(opts.pg_url).path.lstrip("/")
-        if not db.startswith(BENCH_DB_PREFIX):
-            raise SystemExit(f"--pg-url: the database name must start with {BENCH_DB_PREFIX}")
-        _pg_admin(
-            opts.pg_url, f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)', f'CREATE DATABASE "{db}"'
-        )
-        url = opts.pg_url
-    env = {
-        **os.environ,
-        "VAARWATER_DATABASE_URL": url,
-        "VAARWATER_VAR_DIR": str(work),
-        "DJANGO_SETTINGS_MODULE": "vaarwater.settings",
-        # As in production: DEBUG keeps every query in memory, which costs time and fills
-        # Django's query log (CaptureQueriesContext counts nothing once it is full).
-        "VAARWATER_DEBUG": "false",
-    }
     log(f"{name}: fresh database, migrate, {opts.debtors:,} debtors, then the measurements")
     args = ["--debtors", str(opts.debtors), "--agents", str(opts.agents)]
     args += ["--takes", str(opts.takes), "--runs", str(opts.runs)]
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench.queue_bench", "--child", *args],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
+    return harness.in_fresh_database(
+        name,
+        module="bench.queue_bench",
+        args=args,
+        work=opts.var_dir / "queue",
+        pg_url=opts.pg_url,
+        keep=opts.keep,
+        # As in production: DEBUG keeps every query in memory, which costs time and fills
+        # Django's query log (CaptureQueriesContext counts nothing once it is full).
+        env={"VAARWATER_DEBUG": "false"},
     )
-    try:
-        if proc.returncode != 0:
-            raise RuntimeError(proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed")
-        return json.loads(proc.stdout.strip().splitlines()[-1])
-    finally:
-        if name == "sqlite" and not opts.keep:
-            for suffix in ("", "-wal", "-shm", "-journal"):
-                Path(f"{db_path}{suffix}").unlink(missing_ok=True)
-        elif name == "postgresql" and not opts.keep:
-            db = urlsplit(opts.pg_url).path.lstrip("/")
-            _pg_admin(opts.pg_url, f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
 
 def _ms(seconds: float) -> str:
@@ -616,12 +582,7 @@ def _take_outcomes(shown: dict) -> Counter:
 
 
 def write_report(path: Path, data: dict) -> None:
-    page = path.read_text(encoding="utf-8") if path.exists() else "# Performance\n"
-    if BEGIN not in page or END not in page:
-        page = page.rstrip("\n") + "\n\n" + BEGIN + "\n" + END + "\n"
-    head, rest = page.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    path.write_text(head + BEGIN + "\n" + report_block(data) + "\n" + END + tail, encoding="utf-8")
+    harness.write_section(path, BEGIN, END, report_block(data))
 
 
 def parse_args(argv=None):
@@ -660,17 +621,10 @@ def main(argv=None) -> int:
     if opts.report_only:
         write_report(opts.out, json.loads((opts.var_dir / "queue-results.json").read_text()))
         return 0
-    databases = [d.strip() for d in opts.databases.split(",") if d.strip()]
-    pg_version = None
-    if "postgresql" in databases:
-        try:
-            pg_version = _pg_version(opts.pg_url)
-        except Exception as exc:  # noqa: BLE001 - any connection problem: skip PostgreSQL
-            log(f"PostgreSQL at {opts.pg_url} is not reachable ({exc}); skipping it")
-            databases.remove("postgresql")
+    databases, pg_version = harness.reachable(opts.databases, opts.pg_url)
     run = {
-        "date": datetime.now().astimezone().strftime("%Y-%m-%d"),
-        "code": _commit(),
+        "date": harness.today(),
+        "code": harness.commit(),
         "moment": f"{MOMENT:%A %d %B %Y %H:%M} (Europe/Amsterdam)",
         "debtors": opts.debtors,
         "agents": opts.agents,
@@ -700,16 +654,8 @@ def main(argv=None) -> int:
                 for p, s in res["supervision"].items()
             )
         )
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vaarwater.settings")
-    os.environ["VAARWATER_DATABASE_URL"] = f"sqlite:///{opts.var_dir / 'queue' / 'unused.sqlite3'}"
-    import django
-
-    django.setup()
-    from .machine import machine_facts
-
-    data = {"machine": machine_facts(opts.var_dir, pg_version), "run": run}
+    data = harness.save_results(opts.var_dir, "queue-results.json", run, pg_version)
     results = opts.var_dir / "queue-results.json"
-    results.write_text(json.dumps(data, indent=2) + "\n")
     if not opts.no_report:
         write_report(opts.out, data)
         log(f"results: {results}; page: {opts.out}")

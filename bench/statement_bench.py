@@ -35,20 +35,18 @@ import argparse
 import json
 import os
 import random
-import subprocess
 import sys
 import time
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
+from . import harness
 from .import_bench import log
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = harness.ROOT
 CREDITOR = "BENCH"
 CREDITOR_IBAN = "NL02ABNA0123456789"
 DEFAULT_PG_URL = "postgres://postgres@127.0.0.1:5432/vaarwater_bench_statements"
-BENCH_DB_PREFIX = "vaarwater_bench"
 SEED = 20261102
 BOOKING_DAY = date(2026, 11, 2)
 BEGIN = "<!-- bench:statements:begin (written by python -m bench.statement_bench) -->"
@@ -408,97 +406,18 @@ def child(opts) -> dict:
 # --------------------------------------------------------------------------- the parent
 
 
-def _pg_admin(url: str, *statements: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        for statement in statements:
-            conn.execute(statement)
-
-
-def _pg_version(url: str) -> str:
-    import psycopg
-
-    parts = urlsplit(url)
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres"))) as conn:
-        return conn.execute("SHOW server_version").fetchone()[0]
-
-
 def run_database(name: str, opts, files: tuple[Path, Path]) -> dict:
-    work = opts.var_dir / "statements"
-    work.mkdir(parents=True, exist_ok=True)
-    if name == "sqlite":
-        db_path = work / "bench.sqlite3"
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(f"{db_path}{suffix}").unlink(missing_ok=True)
-        url = f"sqlite:///{db_path}"
-    else:
-        db = urlsplit(opts.pg_url).path.lstrip("/")
-        if not db.startswith(BENCH_DB_PREFIX):
-            raise SystemExit(f"--pg-url: the database name must start with {BENCH_DB_PREFIX}")
-        _pg_admin(
-            opts.pg_url, f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)', f'CREATE DATABASE "{db}"'
-        )
-        url = opts.pg_url
-    env = {
-        **os.environ,
-        "VAARWATER_DATABASE_URL": url,
-        "VAARWATER_VAR_DIR": str(work),
-        "DJANGO_SETTINGS_MODULE": "vaarwater.settings",
-    }
     log(f"{name}: fresh database, migrate, {opts.debtors:,} debtors, then the import")
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.statement_bench",
-            "--child",
-            "--debtors",
-            str(opts.debtors),
-            "--file",
-            str(files[0]),
-            "--other-file",
-            str(files[1]),
-        ],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
+    args = ["--debtors", str(opts.debtors), "--file", str(files[0])]
+    args += ["--other-file", str(files[1])]
+    return harness.in_fresh_database(
+        name,
+        module="bench.statement_bench",
+        args=args,
+        work=opts.var_dir / "statements",
+        pg_url=opts.pg_url,
+        keep=opts.keep,
     )
-    try:
-        if proc.returncode != 0:
-            raise RuntimeError(proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed")
-        return json.loads(proc.stdout.strip().splitlines()[-1])
-    finally:
-        if name == "sqlite" and not opts.keep:
-            for suffix in ("", "-wal", "-shm", "-journal"):
-                Path(f"{work / 'bench.sqlite3'}{suffix}").unlink(missing_ok=True)
-        elif name == "postgresql" and not opts.keep:
-            db = urlsplit(opts.pg_url).path.lstrip("/")
-            _pg_admin(opts.pg_url, f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-
-
-def _commit() -> str:
-    try:
-        sha = subprocess.run(
-            ["git", "--no-optional-locks", "rev-parse", "--short=10", "HEAD"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "--no-optional-locks", "status", "--porcelain", "vaarwater", "bench"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "?"
-    return f"{sha}{' + uncommitted changes' if dirty else ''}"
 
 
 def _rate(count, seconds) -> str:
@@ -575,12 +494,7 @@ def report_block(data: dict) -> str:
 
 
 def write_report(path: Path, data: dict) -> None:
-    page = path.read_text(encoding="utf-8") if path.exists() else "# Performance\n"
-    if BEGIN not in page or END not in page:
-        page = page.rstrip("\n") + "\n\n" + BEGIN + "\n" + END + "\n"
-    head, rest = page.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    path.write_text(head + BEGIN + "\n" + report_block(data) + "\n" + END + tail, encoding="utf-8")
+    harness.write_section(path, BEGIN, END, report_block(data))
 
 
 def parse_args(argv=None):
@@ -629,17 +543,10 @@ def main(argv=None) -> int:
     mix = statement_file(first, people, opts.transactions, message_id="BENCH-1")
     statement_file(second, people, opts.transactions, message_id="BENCH-2")
     log(f"  {time.perf_counter() - started:.1f} s, {first.stat().st_size / 1e6:,.0f} MB")
-    databases = [d.strip() for d in opts.databases.split(",") if d.strip()]
-    pg_version = None
-    if "postgresql" in databases:
-        try:
-            pg_version = _pg_version(opts.pg_url)
-        except Exception as exc:  # noqa: BLE001 - any connection problem: skip PostgreSQL
-            log(f"PostgreSQL at {opts.pg_url} is not reachable ({exc}); skipping it")
-            databases.remove("postgresql")
+    databases, pg_version = harness.reachable(opts.databases, opts.pg_url)
     run = {
-        "date": datetime.now().astimezone().strftime("%Y-%m-%d"),
-        "code": _commit(),
+        "date": harness.today(),
+        "code": harness.commit(),
         "transactions": opts.transactions,
         "debtors": opts.debtors,
         "bytes": first.stat().st_size,
@@ -663,16 +570,8 @@ def main(argv=None) -> int:
             f"phases {res['phases']}; {res['counts']}; again {res['again_seconds']:.2f} s; "
             f"overlap {res['overlap_seconds']:.1f} s {res['overlap']}"
         )
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vaarwater.settings")
-    os.environ["VAARWATER_DATABASE_URL"] = f"sqlite:///{work / 'unused.sqlite3'}"
-    import django
-
-    django.setup()
-    from .machine import machine_facts
-
-    data = {"machine": machine_facts(opts.var_dir, pg_version), "run": run}
+    data = harness.save_results(opts.var_dir, "statement-results.json", run, pg_version)
     results = opts.var_dir / "statement-results.json"
-    results.write_text(json.dumps(data, indent=2) + "\n")
     if not opts.no_report:
         write_report(opts.out, data)
         log(f"results: {results}; page: {opts.out}")
